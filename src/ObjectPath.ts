@@ -80,7 +80,9 @@ export const parse = (input: string, context: Context = unknownContext): Either.
     return Either.left(new InvalidPath({ ...context, path: input, description: "an object path may not be empty" }))
   }
   const why = problem(path)
-  return why === undefined ? Either.right(path) : Either.left(new InvalidPath({ ...context, path: input, description: why }))
+  return why === undefined
+    ? Either.right(path)
+    : Either.left(new InvalidPath({ ...context, path: input, description: why }))
 }
 
 /**
@@ -99,7 +101,9 @@ export const parsePrefix = (
   }
   const path = strip(input)
   const why = problem(path)
-  return why === undefined ? Either.right(path) : Either.left(new InvalidPath({ ...context, path: input, description: why }))
+  return why === undefined
+    ? Either.right(path)
+    : Either.left(new InvalidPath({ ...context, path: input, description: why }))
 }
 
 /**

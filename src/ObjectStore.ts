@@ -22,7 +22,7 @@ import type {
   PutError,
   StreamError
 } from "./ObjectStoreError.js"
-import { InvalidRange, StoreError } from "./ObjectStoreError.js"
+import { InvalidRange, StoreError, withContext } from "./ObjectStoreError.js"
 
 /**
  * The metadata of a stored object.
@@ -153,7 +153,10 @@ export type PutPayload<E = never> =
  * @since 0.1.0
  * @category options
  */
-export type PutMode = "overwrite" | "create" | { readonly eTag?: string | undefined; readonly version?: string | undefined }
+export type PutMode = "overwrite" | "create" | {
+  readonly eTag?: string | undefined
+  readonly version?: string | undefined
+}
 
 /**
  * @since 0.1.0
@@ -278,6 +281,8 @@ export class ObjectStore extends Context.Tag("effect-obstore/ObjectStore")<Objec
  */
 export interface Backend {
   readonly name: string
+  /** Wrap operations in spans (default true). Middleware over a store that already traces sets it to false. */
+  readonly spans?: boolean | undefined
   readonly get: (path: string, options: GetOptions) => Effect.Effect<GetResult, GetError>
   readonly put: <E>(path: string, payload: PutPayload<E>, options: PutOptions) => Effect.Effect<PutResult, PutError | E>
   /** Every object under the directory `prefix` (whole segments; `""` is everything), in lexicographic order. */
@@ -343,13 +348,18 @@ const checkRange = (store: string, method: string, path: string, range: ByteRang
  */
 export const make = (backend: Backend): ObjectStore.Service => {
   const store = backend.name
-  const span = (method: string, path: string | undefined) =>
-    Effect.withSpan(`${store}.${method}`, {
+  const traced = backend.spans ?? true
+  const span = (method: string, path: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    !traced ? effect : Effect.withSpan(effect, `${store}.${method}`, {
       attributes: path === undefined ? { "objectstore.store": store } : {
         "objectstore.store": store,
         "objectstore.path": path
       }
     })
+
+  // Derived operations fail with the errors of the primitives they call: report the operation the caller called.
+  const relabel = <A, E>(method: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.mapError(effect, (error) => withContext(error, { method }))
 
   const withPath = <A, E>(
     method: string,
@@ -357,7 +367,9 @@ export const make = (backend: Backend): ObjectStore.Service => {
     f: (path: string) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | InvalidPath> => {
     const parsed = ObjectPath.parse(input, { store, method })
-    return Either.isLeft(parsed) ? Effect.fail(parsed.left) : span(method, parsed.right)(f(parsed.right))
+    return Either.isLeft(parsed)
+      ? Effect.fail(parsed.left)
+      : span(method, parsed.right)(relabel(method, f(parsed.right)))
   }
 
   const rawGetRange = backend.getRange ??
@@ -447,7 +459,8 @@ export const make = (backend: Backend): ObjectStore.Service => {
   const list: ObjectStore.Service["list"] = (prefix, options = {}) => {
     const parsed = ObjectPath.parsePrefix(prefix, { store, method: "list" })
     if (Either.isLeft(parsed)) return Stream.fail(parsed.left)
-    return backend.list(parsed.right, options).pipe(
+    const stream = backend.list(parsed.right, options)
+    return !traced ? stream : stream.pipe(
       Stream.withSpan(`${store}.list`, {
         attributes: { "objectstore.store": store, "objectstore.prefix": parsed.right }
       })
@@ -470,7 +483,8 @@ export const make = (backend: Backend): ObjectStore.Service => {
     if (Either.isLeft(from)) return Effect.fail(from.left)
     const to = ObjectPath.parse(toInput, { store, method })
     if (Either.isLeft(to)) return Effect.fail(to.left)
-    return f(from.right, to.right).pipe(
+    const effect = relabel(method, f(from.right, to.right))
+    return !traced ? effect : effect.pipe(
       Effect.withSpan(`${store}.${method}`, {
         attributes: { "objectstore.store": store, "objectstore.path": from.right, "objectstore.to": to.right }
       })
@@ -606,7 +620,8 @@ export const rename = (
   from: string,
   to: string,
   options?: CopyOptions
-): Effect.Effect<void, CopyError, ObjectStore> => Effect.flatMap(ObjectStore, (store) => store.rename(from, to, options))
+): Effect.Effect<void, CopyError, ObjectStore> =>
+  Effect.flatMap(ObjectStore, (store) => store.rename(from, to, options))
 
 const del = (paths: string | Iterable<string>): Effect.Effect<void, DeleteError, ObjectStore> =>
   Effect.flatMap(ObjectStore, (store) => store.delete(paths))

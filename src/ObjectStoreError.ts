@@ -81,9 +81,10 @@ export class AlreadyExists
  * @since 0.1.0
  * @category errors
  */
-export class PreconditionFailed
-  extends Schema.TaggedError<PreconditionFailed>("effect-obstore/PreconditionFailed")("PreconditionFailed", ErrorContext)
-{
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>("effect-obstore/PreconditionFailed")(
+  "PreconditionFailed",
+  ErrorContext
+) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
@@ -201,12 +202,10 @@ export class NotSupported
  * @since 0.1.0
  * @category errors
  */
-export class InvalidConfig
-  extends Schema.TaggedError<InvalidConfig>("effect-obstore/InvalidConfig")("InvalidConfig", {
-    ...ErrorContext,
-    field: Schema.optional(Schema.String)
-  })
-{
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>("effect-obstore/InvalidConfig")("InvalidConfig", {
+  ...ErrorContext,
+  field: Schema.optional(Schema.String)
+}) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
@@ -270,7 +269,14 @@ export type AccessError = PermissionDenied | Unauthenticated | StoreError
  * @since 0.1.0
  * @category errors
  */
-export type GetError = NotFound | NotModified | PreconditionFailed | InvalidPath | InvalidRange | NotSupported | AccessError
+export type GetError =
+  | NotFound
+  | NotModified
+  | PreconditionFailed
+  | InvalidPath
+  | InvalidRange
+  | NotSupported
+  | AccessError
 
 /**
  * @since 0.1.0
@@ -310,3 +316,22 @@ export type DeleteError = InvalidPath | AccessError
  * @category errors
  */
 export type StreamError = PreconditionFailed | NotFound | AccessError
+
+/**
+ * A copy of an error with other context (the public method of a derived operation, a path relative to a prefix).
+ * Errors that are not this library's pass through unchanged.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withContext = <E>(
+  error: E,
+  context: { readonly method?: string | undefined; readonly path?: (path: string) => string }
+): E => {
+  if (!isObjectStoreError(error)) return error
+  const method = context.method ?? error.method
+  const path = error.path === undefined || context.path === undefined ? error.path : context.path(error.path)
+  if (method === error.method && path === error.path) return error
+  const copy = Object.create(Object.getPrototypeOf(error)) as E
+  return Object.assign(copy as object, error, { method, path }) as E
+}

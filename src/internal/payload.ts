@@ -11,8 +11,7 @@ const encoder = new TextEncoder()
 const isReadableStream = (u: unknown): u is ReadableStream<Uint8Array> =>
   typeof ReadableStream !== "undefined" && u instanceof ReadableStream
 
-const isAsyncIterable = (u: unknown): u is AsyncIterable<Uint8Array> =>
-  Predicate.hasProperty(u, Symbol.asyncIterator)
+const isAsyncIterable = (u: unknown): u is AsyncIterable<Uint8Array> => Predicate.hasProperty(u, Symbol.asyncIterator)
 
 /** The payload's bytes when they are already in memory (no stream to drain), otherwise undefined. */
 export const inMemory = <E>(payload: PutPayload<E>): ReadonlyArray<Uint8Array> | undefined => {

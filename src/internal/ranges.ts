@@ -7,7 +7,9 @@ import type { ByteRange, ResolvedRange } from "../ObjectStore.js"
 export const problem = (range: ByteRange): string | undefined => {
   const isCount = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0
   if ("suffix" in range) {
-    return isCount(range.suffix) ? undefined : `suffix must be a non-negative integer, got ${String(range.suffix)}`
+    return isCount(range.suffix) && range.suffix > 0
+      ? undefined
+      : `suffix must be a positive integer, got ${String(range.suffix)}`
   }
   if ("offset" in range) {
     if (!isCount(range.offset)) return `offset must be a non-negative integer, got ${String(range.offset)}`
@@ -40,9 +42,12 @@ export const bounds = (range: ByteRange): { readonly start: number; readonly end
 
 /**
  * Resolves a valid range against an object of `size` bytes: an end past the object is cut to its size, a start at
- * or past the end is unsatisfiable (as HTTP 416), a suffix longer than the object is the whole object.
+ * or past the end is unsatisfiable (as HTTP 416), a suffix longer than the object is the whole object, and no range
+ * of an empty object is satisfiable.
  */
 export const resolve = (range: ByteRange, size: number): Either.Either<ResolvedRange, string> => {
+  // An empty object has no byte to satisfy any range with, a suffix included (HTTP answers 416).
+  if (size === 0) return Either.left(`${show(range)} of an empty object`)
   if ("suffix" in range) return Either.right({ start: Math.max(0, size - range.suffix), end: size })
   const b = bounds(range)
   if (b.start >= size) {

@@ -17,6 +17,11 @@ export interface Capabilities {
   readonly attributes: ReadonlyArray<keyof Attributes>
   /** Objects carry versions (`meta.version`) and `get({ version })` reads old ones. */
   readonly versions: boolean
+  /**
+   * Without versions, what `get({ version })` fails with: `NotSupported` where the store knows it keeps none, `NotFound`
+   * where it asks a server whose bucket has versioning off (S3).
+   */
+  readonly versionlessGet?: "NotSupported" | "NotFound"
   /** Object tags are accepted by put (they are not returned by get). */
   readonly tags: boolean
   /** The size of the big streamed round trip, in MiB (64 for most stores; smaller where a server cannot take it). */

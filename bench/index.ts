@@ -1,0 +1,15 @@
+// `npm run bench -- <name>`: runs one benchmark (or all with no name) and prints its table.
+const benches: Record<string, () => Promise<unknown>> = {
+  local: () => import("./local.js").then((m) => m.main())
+}
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+const selected = names.length === 0 ? Object.keys(benches) : names
+for (const name of selected) {
+  const run = benches[name]
+  if (run === undefined) {
+    console.error(`unknown benchmark "${name}"; available: ${Object.keys(benches).join(", ")}`)
+    process.exit(2)
+  }
+  await run()
+}

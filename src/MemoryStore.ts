@@ -1,0 +1,208 @@
+/**
+ * An in-memory store: every operation, conditional gets and puts with ETags, attributes and tags. Use it in tests in
+ * place of a real bucket by providing `MemoryStore.layer` instead of the real store's layer.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { checkPreconditions } from "./internal/preconditions.js"
+import * as ObjectPath from "./ObjectPath.js"
+import * as ObjectStore from "./ObjectStore.js"
+import type { GetError } from "./ObjectStoreError.js"
+import { AlreadyExists, NotFound, NotSupported, PreconditionFailed } from "./ObjectStoreError.js"
+
+interface Entry {
+  readonly data: Uint8Array
+  readonly lastModified: Date
+  readonly eTag: string
+  readonly attributes: ObjectStore.Attributes
+  readonly tags: Readonly<Record<string, string>>
+}
+
+const STORE = "MemoryStore"
+
+/**
+ * Makes a fresh, empty store. Each call gives an independent store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<ObjectStore.ObjectStore.Service> = Effect.sync(() => unsafeMake())
+
+/**
+ * Makes a fresh, empty store outside of Effect.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
+  // JavaScript runs one fiber step at a time, so reading and replacing an entry within one synchronous step is
+  // atomic: the checks of a conditional put and its write cannot interleave with another fiber.
+  const objects = new Map<string, Entry>()
+  let counter = 0
+
+  const metaOf = (path: string, entry: Entry): ObjectStore.ObjectMeta => ({
+    path,
+    lastModified: entry.lastModified,
+    size: entry.data.byteLength,
+    eTag: entry.eTag
+  })
+
+  const lookup = (method: string, path: string) =>
+    Effect.suspend(() => {
+      const entry = objects.get(path)
+      return entry === undefined ? Effect.fail(new NotFound({ store: STORE, method, path })) : Effect.succeed(entry)
+    })
+
+  const get: ObjectStore.Backend["get"] = (path, options) =>
+    Effect.flatMap(lookup("get", path), (entry): Effect.Effect<ObjectStore.GetResult, GetError> => {
+      const context = { store: STORE, method: "get", path }
+      if (options.version !== undefined) {
+        return Effect.fail(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
+      }
+      const meta = metaOf(path, entry)
+      const failed = checkPreconditions(meta, options, context)
+      if (failed !== undefined) return Effect.fail(failed)
+      const size = entry.data.byteLength
+      let range: ObjectStore.ResolvedRange = { start: 0, end: size }
+      if (options.range !== undefined) {
+        const resolved = ObjectStore.resolveRange(options.range, size, context)
+        if (Either.isLeft(resolved)) return Effect.fail(resolved.left)
+        range = resolved.right
+      }
+      if (options.head === true) {
+        return Effect.succeed(ObjectStore.makeGetResult({
+          meta,
+          range,
+          attributes: entry.attributes,
+          stream: Stream.empty,
+          bytes: Effect.succeed(new Uint8Array(0))
+        }))
+      }
+      // Stored bytes are never handed out: a caller mutating its buffer must not change the store.
+      const bytes = Effect.sync(() => entry.data.slice(range.start, range.end))
+      return Effect.succeed(ObjectStore.makeGetResult({
+        meta,
+        range,
+        attributes: entry.attributes,
+        stream: Stream.fromEffect(bytes),
+        bytes
+      }))
+    })
+
+  const getRange: ObjectStore.Backend["getRange"] = (path, range) =>
+    Effect.flatMap(lookup("getRange", path), (entry) => {
+      const resolved = ObjectStore.resolveRange(range, entry.data.byteLength, {
+        store: STORE,
+        method: "getRange",
+        path
+      })
+      return Either.isLeft(resolved)
+        ? Effect.fail(resolved.left)
+        : Effect.sync(() => entry.data.slice(resolved.right.start, resolved.right.end))
+    })
+
+  const head: ObjectStore.Backend["head"] = (path) => Effect.map(lookup("head", path), (entry) => metaOf(path, entry))
+
+  const store = (path: string, data: Uint8Array, attributes: ObjectStore.Attributes, tags: Entry["tags"]) => {
+    const eTag = String(++counter)
+    objects.set(path, { data, lastModified: new Date(), eTag, attributes, tags })
+    return eTag
+  }
+
+  const write = (
+    path: string,
+    data: Uint8Array,
+    options: ObjectStore.PutOptions
+  ): Either.Either<ObjectStore.PutResult, AlreadyExists | PreconditionFailed | NotSupported> => {
+    const context = { store: STORE, method: "put", path }
+    const mode = options.mode ?? "overwrite"
+    const existing = objects.get(path)
+    if (mode === "create") {
+      if (existing !== undefined) return Either.left(new AlreadyExists(context))
+    } else if (mode !== "overwrite") {
+      if (mode.version !== undefined) {
+        return Either.left(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
+      }
+      if (existing === undefined) {
+        return Either.left(new PreconditionFailed({ ...context, description: "the object to update does not exist" }))
+      }
+      if (mode.eTag !== undefined && mode.eTag !== existing.eTag) {
+        return Either.left(
+          new PreconditionFailed({
+            ...context,
+            description: `expected ETag ${mode.eTag}, the object has ${existing.eTag}`
+          })
+        )
+      }
+    }
+    return Either.right({ eTag: store(path, data, options.attributes ?? {}, options.tags ?? {}) })
+  }
+
+  const put: ObjectStore.Backend["put"] = (path, payload, options) =>
+    Effect.flatMap(
+      ObjectStore.payloadBytes(payload, { store: STORE, method: "put", path }),
+      // The whole payload is read before the entry is swapped in: a failed stream leaves the old object as it was.
+      (data) => write(path, data, options)
+    )
+
+  const list: ObjectStore.Backend["list"] = (prefix, options) =>
+    Stream.suspend(() => {
+      const offset = options.offset
+      const keys: Array<string> = []
+      for (const key of objects.keys()) {
+        if (ObjectPath.isUnder(key, prefix) && (offset === undefined || key > offset)) keys.push(key)
+      }
+      keys.sort()
+      return Stream.fromIterable(keys).pipe(
+        Stream.filterMap((key) => {
+          // An object deleted while the listing is consumed is left out rather than reported stale.
+          const entry = objects.get(key)
+          return entry === undefined ? Option.none() : Option.some(metaOf(key, entry))
+        })
+      )
+    })
+
+  const copy: ObjectStore.Backend["copy"] = (from, to, options) =>
+    Effect.flatMap(lookup("copy", from), (entry) => {
+      if (!options.overwrite && objects.has(to)) {
+        return Effect.fail(new AlreadyExists({ store: STORE, method: "copy", path: to }))
+      }
+      store(to, entry.data, entry.attributes, entry.tags)
+      return Effect.void
+    })
+
+  const rename: ObjectStore.Backend["rename"] = (from, to, options) =>
+    Effect.tap(copy(from, to, options), () => {
+      objects.delete(from)
+    })
+
+  const del: ObjectStore.Backend["delete"] = (path) =>
+    Effect.sync(() => {
+      objects.delete(path)
+    })
+
+  return ObjectStore.make({
+    name: STORE,
+    get,
+    getRange,
+    head,
+    put,
+    list,
+    copy,
+    rename,
+    delete: del
+  })
+}
+
+/**
+ * A layer with a fresh, empty store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ObjectStore.ObjectStore> = Layer.effect(ObjectStore.ObjectStore, make)

@@ -1,0 +1,80 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * The service, its operations, options and results.
+ *
+ * @since 0.1.0
+ */
+export * as ObjectStore from "./ObjectStore.js"
+
+/**
+ * The typed errors.
+ *
+ * @since 0.1.0
+ */
+export * as ObjectStoreError from "./ObjectStoreError.js"
+
+/**
+ * Path rules.
+ *
+ * @since 0.1.0
+ */
+export * as ObjectPath from "./ObjectPath.js"
+
+/**
+ * An in-memory store.
+ *
+ * @since 0.1.0
+ */
+export * as MemoryStore from "./MemoryStore.js"
+
+/**
+ * A store on the local filesystem.
+ *
+ * @since 0.1.0
+ */
+export * as LocalStore from "./LocalStore.js"
+
+/**
+ * A view of a store below a prefix.
+ *
+ * @since 0.1.0
+ */
+export * as PrefixStore from "./PrefixStore.js"
+
+/**
+ * A store with a bound on requests in flight.
+ *
+ * @since 0.1.0
+ */
+export * as LimitStore from "./LimitStore.js"
+
+/**
+ * Amazon S3 and S3-compatible servers.
+ *
+ * @since 0.1.0
+ */
+export * as S3Store from "./S3Store.js"
+
+/**
+ * Presigned URLs.
+ *
+ * @since 0.1.0
+ */
+export * as Signer from "./Signer.js"
+
+/**
+ * HTTP client settings of the HTTP stores.
+ *
+ * @since 0.1.0
+ */
+export * as ClientConfig from "./ClientConfig.js"
+
+/**
+ * Retry settings of the HTTP stores.
+ *
+ * @since 0.1.0
+ */
+export * as RetryConfig from "./RetryConfig.js"

@@ -1,0 +1,632 @@
+// AWS credential providers for the S3 store: static keys, a refreshing cache, and the default chain (environment →
+// web identity → container → EC2 instance metadata). Secrets go into `Redacted` the moment they are parsed; error
+// descriptions name sources, status codes and AWS error codes, never a key, token or response body.
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import { XMLParser } from "fast-xml-parser"
+import * as Fs from "node:fs/promises"
+import { Agent, request } from "undici"
+import { StoreError, Unauthenticated } from "../../ObjectStoreError.js"
+
+/** Credentials as the signer needs them; every secret stays `Redacted` until the moment of signing. */
+export interface AwsCredentials {
+  readonly accessKeyId: Redacted.Redacted<string>
+  readonly secretAccessKey: Redacted.Redacted<string>
+  readonly sessionToken?: Redacted.Redacted<string> | undefined
+  readonly expiration?: Date | undefined
+}
+
+/** Fetches credentials; run it again to fetch again (wrap it with {@link cached} to reuse them). */
+export type CredentialProvider = Effect.Effect<AwsCredentials, Unauthenticated | StoreError>
+
+const STORE = "S3Store"
+const METHOD = "credentials"
+
+const unauthenticated = (description: string, cause?: unknown): Unauthenticated =>
+  new Unauthenticated({
+    store: STORE,
+    method: METHOD,
+    description,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+const storeError = (description: string, cause?: unknown): StoreError =>
+  new StoreError({
+    store: STORE,
+    method: METHOD,
+    description,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+/** Always the same credentials. */
+export const staticProvider = (creds: AwsCredentials): CredentialProvider => Effect.succeed(creds)
+
+// ---------------------------------------------------------------------------------------------------------------------
+// cache
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface CacheEntry {
+  readonly creds: AwsCredentials
+  /** Epoch millis from which a call fetches again; `Infinity` for credentials that never expire. */
+  readonly refreshAt: number
+}
+
+const stillValid = (creds: AwsCredentials, now: number): boolean =>
+  creds.expiration === undefined || now < creds.expiration.getTime()
+
+/**
+ * Reuses a provider's credentials until `refreshBefore` (default 5 minutes) before they expire. Concurrent callers
+ * share one fetch; a failed refresh serves the old credentials while they are still valid, and the next call tries
+ * again. Time comes from Effect's `Clock`, so `TestClock` drives expiry in tests.
+ */
+export const cached = (
+  provider: CredentialProvider,
+  options?: { readonly refreshBefore?: Duration.DurationInput | undefined }
+): Effect.Effect<CredentialProvider> =>
+  Effect.sync(() => {
+    const refreshBefore = Duration.toMillis(Duration.decode(options?.refreshBefore ?? Duration.minutes(5)))
+    // Plain variables, not a Ref: each check-and-set below runs in one synchronous callback, so no other fiber can
+    // interleave, and the hot path (fresh credentials) stays a clock read and a comparison.
+    let current: CacheEntry | undefined
+    let inflight: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError> | undefined
+
+    const refreshAtFor = (creds: AwsCredentials, now: number): number => {
+      if (creds.expiration === undefined) return Number.POSITIVE_INFINITY
+      const expiresAt = creds.expiration.getTime()
+      const early = expiresAt - refreshBefore
+      // Credentials that arrive already inside the refresh window (short-lived container tokens) are reused for half
+      // their remaining life rather than refetched on every call.
+      return early > now ? early : now + Math.max(0, (expiresAt - now) / 2)
+    }
+
+    const fetch = (deferred: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError>) =>
+      provider.pipe(
+        Effect.exit,
+        Effect.flatMap((exit) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            if (Exit.isSuccess(exit)) current = { creds: exit.value, refreshAt: refreshAtFor(exit.value, now) }
+            inflight = undefined
+            return Deferred.done(deferred, exit)
+          })
+        )
+      )
+
+    const awaitRefresh = (
+      deferred: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError>,
+      previous: CacheEntry | undefined
+    ): CredentialProvider =>
+      Effect.catchAll(Deferred.await(deferred), (error) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          previous !== undefined && stillValid(previous.creds, now)
+            ? Effect.succeed(previous.creds)
+            : Effect.fail(error)))
+
+    const refresh: CredentialProvider = Effect.flatMap(
+      Deferred.make<AwsCredentials, Unauthenticated | StoreError>(),
+      (fresh) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (current !== undefined && now < current.refreshAt) {
+            return Effect.succeed(current.creds)
+          }
+          const previous = current
+          if (inflight !== undefined) {
+            return awaitRefresh(inflight, previous)
+          }
+          inflight = fresh
+          // A daemon, so that interrupting the caller who happened to start the fetch does not fail the others
+          // waiting on it; the provider's own timeouts bound it.
+          return Effect.zipRight(Effect.forkDaemon(fetch(fresh)), awaitRefresh(fresh, previous))
+        })
+    )
+
+    return Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        current !== undefined && now < current.refreshAt ? Effect.succeed(current.creds) : refresh
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------------------------------------------------
+
+class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {}
+
+interface HttpResponse {
+  readonly status: number
+  readonly body: string
+}
+
+// Our own dispatcher: a proxy the user installed globally must not see requests to link-local metadata endpoints.
+// Connections are closed after each request (credential fetches are rare), so nothing lingers to keep a process alive.
+let dispatcher: Agent | undefined
+const getDispatcher = (): Agent => (dispatcher ??= new Agent())
+
+/** The longest body we read: credential documents are a few KiB. */
+const MAX_BODY = 256 * 1024
+
+const errorCode = (u: unknown): string | undefined => {
+  if (typeof u === "object" && u !== null && "code" in u && typeof u.code === "string") return u.code
+  return undefined
+}
+
+const send = (
+  url: string,
+  init: {
+    readonly method: "GET" | "PUT" | "POST"
+    readonly headers?: Record<string, string>
+    readonly body?: string
+  },
+  timeout: Duration.Duration
+): Effect.Effect<HttpResponse, TransportError> =>
+  Effect.tryPromise({
+    try: async (signal) => {
+      const response = await request(url, {
+        method: init.method,
+        ...(init.headers === undefined ? {} : { headers: init.headers }),
+        ...(init.body === undefined ? {} : { body: init.body }),
+        signal,
+        dispatcher: getDispatcher(),
+        reset: true
+      })
+      const declared = response.headers["content-length"]
+      if (typeof declared === "string" && Number(declared) > MAX_BODY) {
+        await response.body.dump()
+        return { status: response.statusCode, body: "", tooLarge: true }
+      }
+      const body = await response.body.text()
+      return { status: response.statusCode, body, tooLarge: body.length > MAX_BODY }
+    },
+    catch: (cause) => {
+      const code = errorCode(cause)
+      const message = cause instanceof Error ? cause.message : String(cause)
+      return new TransportError({ reason: code === undefined ? message : `${code}: ${message}`, cause })
+    }
+  }).pipe(
+    Effect.flatMap((r) =>
+      r.tooLarge
+        ? Effect.fail(new TransportError({ reason: `response body larger than ${MAX_BODY} bytes` }))
+        : Effect.succeed({ status: r.status, body: r.body })
+    ),
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () => new TransportError({ reason: `no answer within ${Duration.format(timeout)}` })
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------------------------------
+// parsing
+// ---------------------------------------------------------------------------------------------------------------------
+
+const field = (u: unknown, key: string): unknown =>
+  typeof u === "object" && u !== null && Object.prototype.hasOwnProperty.call(u, key)
+    ? (u as Record<string, unknown>)[key]
+    : undefined
+
+const nonEmptyString = (u: unknown): string | undefined => typeof u === "string" && u.length > 0 ? u : undefined
+
+const parseDate = (u: unknown): Date | undefined => {
+  if (typeof u !== "string") return undefined
+  const date = new Date(u)
+  return Number.isNaN(date.getTime()) ? undefined : date
+}
+
+// Parse failures carry no cause: `JSON.parse` quotes the offending input in its message, and that input holds secrets.
+const parseJson = (body: string): unknown => {
+  try {
+    return JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  // Keep every value a string: a secret key that looks like a number must not become one.
+  parseTagValue: false,
+  trimValues: true
+})
+
+const parseXml = (body: string): unknown => {
+  try {
+    return xmlParser.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+/** Credentials from a JSON document in the shape ECS and IMDS both serve. */
+const credentialsFromJson = (doc: unknown): AwsCredentials | undefined => {
+  const accessKeyId = nonEmptyString(field(doc, "AccessKeyId"))
+  const secretAccessKey = nonEmptyString(field(doc, "SecretAccessKey"))
+  if (accessKeyId === undefined || secretAccessKey === undefined) return undefined
+  const token = nonEmptyString(field(doc, "Token"))
+  const expirationField = field(doc, "Expiration")
+  const expiration = parseDate(expirationField)
+  if (expirationField !== undefined && expiration === undefined) return undefined
+  return {
+    accessKeyId: Redacted.make(accessKeyId),
+    secretAccessKey: Redacted.make(secretAccessKey),
+    sessionToken: token === undefined ? undefined : Redacted.make(token),
+    expiration
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// the chain's links
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** The source is not configured (or, for IMDS, not reachable): the chain moves on. */
+class Skip extends Data.TaggedError("Skip")<{ readonly reason: string }> {}
+
+/** The source is configured but failed: the chain stops here rather than fall through to another identity. */
+class Fail extends Data.TaggedError("Fail")<{
+  readonly kind: "Unauthenticated" | "StoreError"
+  readonly reason: string
+  readonly cause?: unknown
+}> {}
+
+type Link = Effect.Effect<AwsCredentials, Skip | Fail>
+
+const failTransport = (what: string) => (error: TransportError) =>
+  new Fail({ kind: "StoreError", reason: `${what}: ${error.reason}`, cause: error.cause })
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const envValue = (env: Env, key: string): string | undefined => {
+  const value = env[key]
+  return value === undefined || value.trim() === "" ? undefined : value.trim()
+}
+
+const readSecretFile = (path: string, what: string): Effect.Effect<Redacted.Redacted<string>, Fail> =>
+  Effect.tryPromise({
+    try: () => Fs.readFile(path, "utf8"),
+    catch: (cause) =>
+      new Fail({
+        kind: "Unauthenticated",
+        reason: `cannot read ${what} "${path}" (${errorCode(cause) ?? "read failed"})`,
+        cause
+      })
+  }).pipe(
+    Effect.flatMap((text) => {
+      const value = text.trim()
+      return value === ""
+        ? Effect.fail(new Fail({ kind: "Unauthenticated", reason: `${what} "${path}" is empty` }))
+        : Effect.succeed(Redacted.make(value))
+    })
+  )
+
+const fromEnvLink = (env: Env): Link =>
+  Effect.suspend((): Link => {
+    const accessKeyId = envValue(env, "AWS_ACCESS_KEY_ID")
+    const secretAccessKey = envValue(env, "AWS_SECRET_ACCESS_KEY")
+    if (accessKeyId === undefined && secretAccessKey === undefined) {
+      return Effect.fail(new Skip({ reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set" }))
+    }
+    if (accessKeyId === undefined) return Effect.fail(new Skip({ reason: "AWS_ACCESS_KEY_ID not set" }))
+    if (secretAccessKey === undefined) return Effect.fail(new Skip({ reason: "AWS_SECRET_ACCESS_KEY not set" }))
+    const sessionToken = envValue(env, "AWS_SESSION_TOKEN")
+    const expirationText = envValue(env, "AWS_CREDENTIAL_EXPIRATION")
+    const expiration = parseDate(expirationText)
+    if (expirationText !== undefined && expiration === undefined) {
+      return Effect.fail(
+        new Fail({ kind: "Unauthenticated", reason: "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 date" })
+      )
+    }
+    return Effect.succeed({
+      accessKeyId: Redacted.make(accessKeyId),
+      secretAccessKey: Redacted.make(secretAccessKey),
+      sessionToken: sessionToken === undefined ? undefined : Redacted.make(sessionToken),
+      expiration
+    })
+  })
+
+/** Never let an echoed token reach a message, whatever the server put in it. */
+const scrub = (text: string, secret: Redacted.Redacted<string>): string => {
+  const value = Redacted.value(secret)
+  return value.length === 0 ? text : text.split(value).join("<redacted>")
+}
+
+const stsError = (status: number, body: string, token: Redacted.Redacted<string>): Fail => {
+  const error = field(field(parseXml(body), "ErrorResponse"), "Error")
+  const code = nonEmptyString(field(error, "Code"))
+  const message = nonEmptyString(field(error, "Message"))
+  const detail = code === undefined
+    ? `HTTP ${status}`
+    : `HTTP ${status} ${code}${message === undefined ? "" : `: ${scrub(message, token)}`}`
+  return new Fail({
+    // Throttling and an identity provider STS could not reach are worth retrying; anything else is a rejection.
+    kind: status >= 500 || code === "Throttling" || code === "IDPCommunicationError" ? "StoreError" : "Unauthenticated",
+    reason: `STS AssumeRoleWithWebIdentity failed (${detail})`
+  })
+}
+
+const fromWebIdentityLink = (
+  env: Env,
+  endpoint: string,
+  timeout: Duration.Duration
+): Link =>
+  Effect.suspend((): Link => {
+    const tokenFile = envValue(env, "AWS_WEB_IDENTITY_TOKEN_FILE")
+    const roleArn = envValue(env, "AWS_ROLE_ARN")
+    if (tokenFile === undefined && roleArn === undefined) {
+      return Effect.fail(new Skip({ reason: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN not set" }))
+    }
+    if (tokenFile === undefined) return Effect.fail(new Skip({ reason: "AWS_WEB_IDENTITY_TOKEN_FILE not set" }))
+    if (roleArn === undefined) return Effect.fail(new Skip({ reason: "AWS_ROLE_ARN not set" }))
+    if (!URL.canParse(endpoint)) {
+      return Effect.fail(new Fail({ kind: "Unauthenticated", reason: `invalid STS endpoint "${endpoint}"` }))
+    }
+    return Effect.gen(function*() {
+      const token = yield* readSecretFile(tokenFile, "web identity token file")
+      const sessionName = envValue(env, "AWS_ROLE_SESSION_NAME") ??
+        `effect-obstore-${yield* Clock.currentTimeMillis}`
+      const form = new URLSearchParams({
+        Action: "AssumeRoleWithWebIdentity",
+        Version: "2011-06-15",
+        RoleArn: roleArn,
+        RoleSessionName: sessionName,
+        WebIdentityToken: Redacted.value(token)
+      })
+      const response = yield* send(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", accept: "application/xml" },
+        body: form.toString()
+      }, timeout).pipe(Effect.mapError(failTransport(`STS endpoint ${endpoint}`)))
+      if (response.status !== 200) return yield* Effect.fail(stsError(response.status, response.body, token))
+      const creds = field(
+        field(field(parseXml(response.body), "AssumeRoleWithWebIdentityResponse"), "AssumeRoleWithWebIdentityResult"),
+        "Credentials"
+      )
+      const accessKeyId = nonEmptyString(field(creds, "AccessKeyId"))
+      const secretAccessKey = nonEmptyString(field(creds, "SecretAccessKey"))
+      const sessionToken = nonEmptyString(field(creds, "SessionToken"))
+      const expiration = parseDate(field(creds, "Expiration"))
+      if (accessKeyId === undefined || secretAccessKey === undefined || sessionToken === undefined) {
+        return yield* Effect.fail(
+          new Fail({ kind: "StoreError", reason: "STS AssumeRoleWithWebIdentity answered without credentials" })
+        )
+      }
+      return {
+        accessKeyId: Redacted.make(accessKeyId),
+        secretAccessKey: Redacted.make(secretAccessKey),
+        sessionToken: Redacted.make(sessionToken),
+        expiration
+      }
+    })
+  })
+
+const CONTAINER_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"])
+
+/**
+ * Whether a full container credentials URI may receive the authorization token: HTTPS anywhere, plain HTTP only to
+ * loopback or to the ECS / EKS Pod Identity agents (the AWS SDKs' rule).
+ */
+export const isAllowedContainerUri = (uri: string): boolean => {
+  if (!URL.canParse(uri)) return false
+  const url = new URL(uri)
+  if (url.protocol === "https:") return true
+  if (url.protocol !== "http:") return false
+  const host = url.hostname
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host) || CONTAINER_HOSTS.has(host)
+}
+
+const fromContainerLink = (env: Env, ecsEndpoint: string, timeout: Duration.Duration): Link =>
+  Effect.suspend((): Link => {
+    const relative = envValue(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    const full = envValue(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    let url: string
+    if (relative !== undefined) {
+      url = `${ecsEndpoint.replace(/\/+$/, "")}${relative.startsWith("/") ? "" : "/"}${relative}`
+      if (!URL.canParse(url)) {
+        return Effect.fail(
+          new Fail({ kind: "Unauthenticated", reason: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not a valid path" })
+        )
+      }
+    } else if (full !== undefined) {
+      if (!isAllowedContainerUri(full)) {
+        return Effect.fail(
+          new Fail({
+            kind: "Unauthenticated",
+            reason: "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, loopback, or the ECS / EKS agent address"
+          })
+        )
+      }
+      url = full
+    } else {
+      return Effect.fail(
+        new Skip({ reason: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI not set" })
+      )
+    }
+    const tokenFile = envValue(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+    const tokenValue = envValue(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+    const authorization: Effect.Effect<Redacted.Redacted<string> | undefined, Fail> = tokenFile !== undefined
+      ? readSecretFile(tokenFile, "container authorization token file")
+      : Effect.succeed(tokenValue === undefined ? undefined : Redacted.make(tokenValue))
+    return Effect.gen(function*() {
+      const token = yield* authorization
+      if (token !== undefined && /[\r\n]/.test(Redacted.value(token))) {
+        return yield* Effect.fail(
+          new Fail({ kind: "Unauthenticated", reason: "the container authorization token contains a line break" })
+        )
+      }
+      const headers: Record<string, string> = { accept: "application/json" }
+      if (token !== undefined) headers.authorization = Redacted.value(token)
+      const response = yield* send(url, { method: "GET", headers }, timeout).pipe(
+        Effect.mapError(failTransport(`container credentials endpoint ${url}`))
+      )
+      if (response.status !== 200) {
+        const code = nonEmptyString(field(parseJson(response.body), "Code"))
+        return yield* Effect.fail(
+          new Fail({
+            kind: response.status >= 500 || response.status === 429 ? "StoreError" : "Unauthenticated",
+            reason: `container credentials endpoint answered HTTP ${response.status}${
+              code === undefined ? "" : ` (${code})`
+            }`
+          })
+        )
+      }
+      const creds = credentialsFromJson(parseJson(response.body))
+      if (creds === undefined) {
+        return yield* Effect.fail(
+          new Fail({ kind: "StoreError", reason: "container credentials endpoint answered without valid credentials" })
+        )
+      }
+      return creds
+    })
+  })
+
+const IMDS_PATH = "/latest/meta-data/iam/security-credentials/"
+
+const fromImdsLink = (endpoint: string, timeout: Duration.Duration): Link =>
+  Effect.suspend((): Link => {
+    const base = endpoint.replace(/\/+$/, "")
+    if (!URL.canParse(base)) {
+      return Effect.fail(new Fail({ kind: "Unauthenticated", reason: `invalid instance metadata endpoint "${base}"` }))
+    }
+    // Off EC2 nothing answers: one short attempt per step, and an unreachable service just ends the chain.
+    const unreachable = (step: string) => (error: TransportError) =>
+      new Skip({ reason: `${step} at ${base}: ${error.reason}` })
+    const bad = (step: string, status: number) =>
+      status === 404
+        ? new Skip({ reason: `${step} at ${base}: HTTP 404` })
+        : new Fail({
+          kind: status >= 500 || status === 429 ? "StoreError" : "Unauthenticated",
+          reason: `instance metadata ${step} answered HTTP ${status}`
+        })
+    return Effect.gen(function*() {
+      const tokenResponse = yield* send(`${base}/latest/api/token`, {
+        method: "PUT",
+        headers: { "x-aws-ec2-metadata-token-ttl-seconds": "21600" }
+      }, timeout).pipe(Effect.mapError(unreachable("IMDSv2 token request")))
+      if (tokenResponse.status !== 200) return yield* Effect.fail(bad("IMDSv2 token request", tokenResponse.status))
+      const token = Redacted.make(tokenResponse.body.trim())
+      const headers = () => ({ "x-aws-ec2-metadata-token": Redacted.value(token) })
+      const roleResponse = yield* send(`${base}${IMDS_PATH}`, { method: "GET", headers: headers() }, timeout).pipe(
+        Effect.mapError(unreachable("IAM role lookup"))
+      )
+      if (roleResponse.status === 404) {
+        return yield* Effect.fail(new Skip({ reason: `no IAM role attached to the instance (${base})` }))
+      }
+      if (roleResponse.status !== 200) return yield* Effect.fail(bad("IAM role lookup", roleResponse.status))
+      const role = roleResponse.body.split("\n").map((line) => line.trim()).find((line) => line !== "")
+      if (role === undefined) {
+        return yield* Effect.fail(new Skip({ reason: `no IAM role attached to the instance (${base})` }))
+      }
+      const credsResponse = yield* send(
+        `${base}${IMDS_PATH}${encodeURIComponent(role)}`,
+        { method: "GET", headers: headers() },
+        timeout
+      ).pipe(Effect.mapError(failTransport(`instance metadata credentials for role "${role}"`)))
+      if (credsResponse.status !== 200) {
+        return yield* Effect.fail(bad(`credentials for role "${role}"`, credsResponse.status))
+      }
+      const doc = parseJson(credsResponse.body)
+      const code = field(doc, "Code")
+      if (code !== undefined && code !== "Success") {
+        return yield* Effect.fail(
+          new Fail({
+            kind: "Unauthenticated",
+            reason: `instance metadata credentials for role "${role}" not available (Code ${String(code)})`
+          })
+        )
+      }
+      const creds = credentialsFromJson(doc)
+      if (creds === undefined) {
+        return yield* Effect.fail(
+          new Fail({
+            kind: "StoreError",
+            reason: `instance metadata answered without valid credentials for role "${role}"`
+          })
+        )
+      }
+      return creds
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// the chain
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Options of {@link defaultChain}. */
+export interface DefaultChainOptions {
+  /** Where the variables come from (default `process.env`). */
+  readonly env?: Record<string, string | undefined> | undefined
+  /** Region of the STS endpoint used for web identity. */
+  readonly region: string
+  /** Default `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `http://169.254.169.254`. */
+  readonly imdsEndpoint?: string | undefined
+  /** Default `AWS_ENDPOINT_URL_STS`, else `https://sts.{region}.amazonaws.com`. */
+  readonly stsEndpoint?: string | undefined
+  /** Base of `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (default `http://169.254.170.2`). */
+  readonly ecsEndpoint?: string | undefined
+  /** Per request to IMDS and the container endpoint (default 1 second: off EC2 / ECS nothing answers). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Per request to STS (default 10 seconds: it is a real, remote service). */
+  readonly stsTimeout?: Duration.DurationInput | undefined
+  /** Skip EC2 instance metadata (also `AWS_EC2_METADATA_DISABLED=true`). */
+  readonly disableImds?: boolean | undefined
+}
+
+const toPublic = (fail: Fail, description: string) =>
+  fail.kind === "Unauthenticated" ? unauthenticated(description, fail.cause) : storeError(description, fail.cause)
+
+const runChain = (links: ReadonlyArray<readonly [string, Link]>): CredentialProvider =>
+  Effect.suspend(() => {
+    const skipped: Array<string> = []
+    const go = (index: number): CredentialProvider => {
+      if (index >= links.length) {
+        return Effect.fail(unauthenticated(`no AWS credentials found; tried ${skipped.join("; ")}`))
+      }
+      const [name, link] = links[index]
+      return Effect.catchAll(link, (error): CredentialProvider => {
+        if (error._tag === "Skip") {
+          skipped.push(`${name}: ${error.reason}`)
+          return go(index + 1)
+        }
+        const before = skipped.length === 0 ? "" : ` (after ${skipped.join("; ")})`
+        return Effect.fail(toPublic(error, `${name}: ${error.reason}${before}`))
+      })
+    }
+    return go(0)
+  })
+
+/**
+ * The AWS SDKs' default chain, minus shared config files: environment variables, then web identity
+ * (`AWS_WEB_IDENTITY_TOKEN_FILE`, as on EKS), then the container endpoint (ECS, EKS Pod Identity), then EC2
+ * instance metadata (IMDSv2 only). A source that is not configured is skipped; a configured one that fails ends the
+ * chain, so a broken role never silently falls back to the instance's identity. Wrap it with {@link cached}.
+ */
+export const defaultChain = (options: DefaultChainOptions): CredentialProvider =>
+  Effect.suspend(() => {
+    const env: Env = options.env ?? process.env
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(1))
+    const stsTimeout = Duration.decode(options.stsTimeout ?? Duration.seconds(10))
+    const stsEndpoint = options.stsEndpoint ?? envValue(env, "AWS_ENDPOINT_URL_STS") ??
+      `https://sts.${options.region}.amazonaws.com`
+    const imdsEndpoint = options.imdsEndpoint ?? envValue(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") ??
+      "http://169.254.169.254"
+    const ecsEndpoint = options.ecsEndpoint ?? "http://169.254.170.2"
+    const imdsDisabled = options.disableImds === true ||
+      envValue(env, "AWS_EC2_METADATA_DISABLED")?.toLowerCase() === "true"
+    return runChain([
+      ["environment", fromEnvLink(env)],
+      ["web identity", fromWebIdentityLink(env, stsEndpoint, stsTimeout)],
+      ["container", fromContainerLink(env, ecsEndpoint, timeout)],
+      [
+        "EC2 instance metadata",
+        imdsDisabled
+          ? Effect.fail(new Skip({ reason: "disabled" }))
+          : fromImdsLink(imdsEndpoint, timeout)
+      ]
+    ])
+  })

@@ -1,0 +1,50 @@
+// The transport over any @effect/platform HttpClient the user provides: custom TLS, proxies, other runtimes.
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { ClientConfig } from "../../ClientConfig.js"
+import type { Request, Response, Transport } from "./transport.js"
+import { TransportError } from "./transport.js"
+
+const fail = (sent: boolean, what: string) => (cause: unknown) => {
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const kind = (cause as { _tag?: unknown } | null)?._tag === "TimeoutException" ? "timeout" : "other"
+  return new TransportError(kind, `${what}: ${message}`, cause, sent)
+}
+
+export const make = (config: ClientConfig): Effect.Effect<Transport, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client): Transport => {
+    const defaults = { ...config.defaultHeaders, "user-agent": config.userAgent }
+    const send = (request: Request) => {
+      const body = request.body === undefined
+        ? HttpBody.empty
+        : typeof request.body === "string"
+        ? HttpBody.text(request.body)
+        : request.body instanceof Uint8Array
+        ? HttpBody.uint8Array(request.body)
+        : HttpBody.stream(Stream.fromAsyncIterable(request.body, (e) => e))
+      const httpRequest = HttpClientRequest.make(request.method as "GET")(request.origin + request.path).pipe(
+        HttpClientRequest.setHeaders({ ...defaults, ...request.headers }),
+        HttpClientRequest.setBody(body)
+      )
+      const what = `${request.method} ${request.path}`
+      return client.execute(httpRequest).pipe(
+        Effect.timeout(Duration.sum(config.timeout, config.connectTimeout)),
+        Effect.mapError(fail(true, what)),
+        Effect.map((response): Response => ({
+          status: response.status,
+          headers: response.headers,
+          body: {
+            bytes: Effect.map(Effect.mapError(response.arrayBuffer, fail(true, what)), (b) => new Uint8Array(b)),
+            text: Effect.mapError(response.text, fail(true, what)),
+            stream: Stream.mapError(response.stream, fail(true, what)),
+            discard: Effect.ignore(Stream.runDrain(response.stream))
+          }
+        }))
+      )
+    }
+    return { send }
+  })

@@ -1,0 +1,64 @@
+// Retries of HTTP requests: a Schedule from RetryConfig, applied only to failures marked retryable, honouring a
+// server's Retry-After, and reporting how many attempts were made when it gives up.
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import { StoreError } from "../../ObjectStoreError.js"
+import type { RetryConfig } from "../../RetryConfig.js"
+import { schedule as backoff } from "../../RetryConfig.js"
+
+/** A failure worth another attempt, and the error to report if the attempts run out. */
+export class Retryable {
+  readonly _tag = "Retryable"
+  constructor(readonly error: StoreError, readonly retryAfter?: Duration.Duration | undefined) {}
+}
+
+export const isRetryable = (u: unknown): u is Retryable => u instanceof Retryable
+
+/** The schedule of a config, stretched to a server's Retry-After (capped at `maxBackoff`). */
+export const schedule = (config: RetryConfig): Schedule.Schedule<number, unknown> =>
+  backoff(config).pipe(
+    Schedule.intersect(Schedule.identity<unknown>()),
+    Schedule.modifyDelay(([, input], delay) =>
+      isRetryable(input) && input.retryAfter !== undefined
+        ? Duration.max(delay, Duration.min(input.retryAfter, config.maxBackoff))
+        : delay
+    ),
+    Schedule.map(([n]) => n)
+  )
+
+/** Runs `attempt` until it succeeds, fails with a non-retryable error, or the schedule gives up. */
+export const retrying = <A, E>(
+  config: RetryConfig,
+  attempt: Effect.Effect<A, E | Retryable>
+): Effect.Effect<A, E | StoreError> =>
+  Effect.suspend(() => {
+    let attempts = 0
+    const counted = Effect.suspend(() => {
+      attempts++
+      return attempt
+    })
+    return Effect.retry(counted, { schedule: schedule(config), while: isRetryable }).pipe(
+      Effect.catchIf(isRetryable, (r) =>
+        Effect.fail(
+          new StoreError({
+            store: r.error.store,
+            method: r.error.method,
+            ...(r.error.path === undefined ? {} : { path: r.error.path }),
+            description: `${r.error.description ?? "request failed"}; gave up after ${attempts} attempt${
+              attempts === 1 ? "" : "s"
+            }`,
+            cause: r.error.cause
+          })
+        ))
+    ) as Effect.Effect<A, E | StoreError>
+  })
+
+/** Seconds or an HTTP date, as in a Retry-After header. */
+export const parseRetryAfter = (value: string | undefined, now: number): Duration.Duration | undefined => {
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Duration.seconds(seconds)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
+}

@@ -1,0 +1,55 @@
+// Decoding of S3's XML bodies with fast-xml-parser (the parser the AWS SDK uses). Values stay strings; the few
+// elements that repeat are always arrays, so a one-element list looks like a longer one.
+import { XMLParser } from "fast-xml-parser"
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  isArray: (name) =>
+    name === "Contents" || name === "CommonPrefixes" || name === "Deleted" || name === "Error" || name === "Upload" ||
+    name === "Part"
+})
+
+type Node = Record<string, unknown>
+
+const isNode = (u: unknown): u is Node => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Parses a body; `undefined` when it is not well-formed XML. */
+export const parse = (text: string): Node | undefined => {
+  try {
+    const doc: unknown = parser.parse(text, true)
+    return isNode(doc) ? doc : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const child = (node: unknown, name: string): unknown => isNode(node) ? node[name] : undefined
+
+export const text = (node: unknown, name: string): string | undefined => {
+  const value = child(node, name)
+  if (typeof value === "string") return value
+  // An empty element parses as "" or as an empty object depending on the document.
+  if (isNode(value) && Object.keys(value).length === 0) return ""
+  return undefined
+}
+
+export const list = (node: unknown, name: string): ReadonlyArray<unknown> => {
+  const value = child(node, name)
+  return Array.isArray(value) ? value : value === undefined ? [] : [value]
+}
+
+/** The S3 error in a body (`<Error><Code>…</Code><Message>…</Message></Error>`), if there is one. */
+export const error = (body: string): { readonly code: string; readonly message: string | undefined } | undefined => {
+  if (!body.includes("<Error")) return undefined
+  const doc = parse(body)
+  const first = list(doc, "Error")[0]
+  const code = text(first, "Code")
+  return code === undefined ? undefined : { code, message: text(first, "Message") }
+}
+
+const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&apos;" }
+
+export const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => escapes[c])

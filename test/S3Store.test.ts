@@ -1,0 +1,107 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Redacted } from "effect"
+import * as ObjectStore from "effect-obstore/ObjectStore"
+import * as S3Store from "effect-obstore/S3Store"
+import { full } from "./conformance/capabilities.js"
+import { conformance } from "./conformance/suite.js"
+import { s3 } from "./support/servers.js"
+
+const options: S3Store.S3Options = {
+  bucket: s3.bucket,
+  region: s3.region,
+  endpoint: s3.endpoint,
+  accessKeyId: s3.accessKeyId,
+  secretAccessKey: s3.secretAccessKey,
+  client: { allowHttp: true },
+  // RGW compares If-Match on PUT against the bare ETag.
+  conditionalPut: "etag-unquoted"
+}
+
+const rgw = S3Store.layer(options)
+
+conformance("S3Store (RADOS Gateway)", rgw, {
+  ...full,
+  copyIfNotExists: false,
+  versionlessGet: "NotFound",
+  reasons: {
+    ...full.reasons,
+    copyIfNotExists: "RGW ignores If-None-Match on CopyObject, so a copy without overwrite cannot be made safe",
+    versions: "the test bucket has versioning off: S3 answers a versionId with 404"
+  }
+})
+
+describe("S3Store", () => {
+  it.effect("a wrong secret is Unauthenticated", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ObjectStore.head("anything"))
+      assert.strictEqual(error._tag, "Unauthenticated")
+    }).pipe(Effect.provide(S3Store.layer({ ...options, secretAccessKey: "wrong" }))))
+
+  it.effect("an unknown access key is Unauthenticated", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ObjectStore.put("x", "y"))
+      assert.strictEqual(error._tag, "Unauthenticated")
+    }).pipe(Effect.provide(S3Store.layer({ ...options, accessKeyId: "AKIANOBODY0000000000" }))))
+
+  it.effect("a second create is AlreadyExists, a missing key NotFound", () =>
+    Effect.gen(function*() {
+      const key = `s3-specific/${crypto.randomUUID()}`
+      yield* ObjectStore.put(key, "one", { mode: "create" })
+      const again = yield* Effect.flip(ObjectStore.put(key, "two", { mode: "create" }))
+      assert.strictEqual(again._tag, "AlreadyExists")
+      const missing = yield* Effect.flip(ObjectStore.get(`${key}-missing`))
+      assert.strictEqual(missing._tag, "NotFound")
+      yield* ObjectStore.delete(key)
+    }).pipe(Effect.provide(rgw)))
+
+  it.effect("invalid config fails with InvalidConfig naming the field", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ ...options, bucket: "Not_A_Bucket" }, "bucket"],
+        [{ ...options, endpoint: "not a url" }, "endpoint"],
+        [{ ...options, client: {} }, "endpoint"],
+        [{ ...options, region: "" }, "region"],
+        [{ ...options, conditionalPut: "sometimes" }, "conditionalPut"],
+        [{ ...options, retry: { maxRetries: -1 } }, "retry.maxRetries"],
+        [{ ...options, client: { allowHttp: true, timeout: "soon" } }, "client.timeout"],
+        [{ ...options, bucketName: "typo" }, "bucketName"],
+        [{ ...options, secretAccessKey: undefined }, "secretAccessKey"]
+      ]
+      for (const [input, field] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(S3Store.make(input as S3Store.S3Options)))
+        assert.strictEqual(error._tag, "InvalidConfig", JSON.stringify(input))
+        if (error._tag === "InvalidConfig") assert.strictEqual(error.field, field, error.message)
+      }
+    }))
+
+  it.effect("secrets are Redacted in the decoded config", () =>
+    Effect.gen(function*() {
+      const { config } = yield* S3Store.S3Store
+      assert.isTrue(Redacted.isRedacted(config.secretAccessKey))
+      assert.notInclude(JSON.stringify(config), s3.secretAccessKey)
+      assert.notInclude(String(config), s3.secretAccessKey)
+    }).pipe(Effect.provide(rgw)))
+
+  it.effect("layerConfig reads the AWS environment variables", () =>
+    Effect.gen(function*() {
+      const read = yield* S3Store.fromEnv()
+      assert.strictEqual(read.bucket, s3.bucket)
+      assert.strictEqual(read.endpoint, s3.endpoint)
+      assert.strictEqual(read.region, "eu-west-3")
+      assert.deepStrictEqual(read.client, { allowHttp: true })
+      const key = `s3-specific/env-${crypto.randomUUID()}`
+      yield* Effect.provide(ObjectStore.put(key, "x"), S3Store.layerConfig({ conditionalPut: "etag-unquoted" }))
+      yield* Effect.provide(ObjectStore.delete(key), rgw)
+    }).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(
+        new Map([
+          ["AWS_ACCESS_KEY_ID", s3.accessKeyId],
+          ["AWS_SECRET_ACCESS_KEY", s3.secretAccessKey],
+          ["AWS_DEFAULT_REGION", "eu-west-3"],
+          ["AWS_ENDPOINT_URL", s3.endpoint],
+          ["AWS_BUCKET_NAME", s3.bucket],
+          ["AWS_ALLOW_HTTP", "true"]
+        ])
+      ))
+    ))
+})

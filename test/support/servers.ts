@@ -1,0 +1,52 @@
+// Starts the real servers the tests talk to (once per test run, from vitest's globalSetup) and says where they are.
+import { execFileSync } from "node:child_process"
+import * as path from "node:path"
+
+export interface S3Server {
+  readonly endpoint: string
+  readonly region: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  readonly bucket: string
+}
+
+export const s3: S3Server = {
+  endpoint: "http://127.0.0.1:47480",
+  region: "us-east-1",
+  accessKeyId: "AKIAOBSTORETEST00000",
+  secretAccessKey: "obstoreTestSecretKey00000000000000000000",
+  bucket: "test-bucket"
+}
+
+const scripts = path.resolve(__dirname, "../../scripts")
+
+const run = (script: string, command: string) =>
+  execFileSync("bash", [path.join(scripts, script), command], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+
+export const isUp = (script: string): boolean => {
+  try {
+    run(script, "status")
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Starts a server unless it already runs; returns whether this call started it. */
+export const start = (script: string): boolean => {
+  if (isUp(script)) return false
+  try {
+    run(script, "start")
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string }
+    throw new Error(
+      `could not start the test server with scripts/${script} (run "bash scripts/${script} start" by hand to see why):\n` +
+        (e.stderr ?? "") + (e.stdout ?? "") + e.message
+    )
+  }
+  return true
+}
+
+export const stop = (script: string): void => {
+  run(script, "stop")
+}
