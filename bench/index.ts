@@ -1,6 +1,7 @@
 // `npm run bench -- <name>`: runs one benchmark (or all with no name) and prints its table.
 const benches: Record<string, () => Promise<unknown>> = {
-  local: () => import("./local.js").then((m) => m.main())
+  local: () => import("./local.js").then((m) => m.main()),
+  s3: () => import("./s3.js").then((m) => m.main())
 }
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"))

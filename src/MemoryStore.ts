@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as payloads from "./internal/payload.js"
 import { checkPreconditions } from "./internal/preconditions.js"
 import * as ObjectPath from "./ObjectPath.js"
 import * as ObjectStore from "./ObjectStore.js"
@@ -59,8 +60,10 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     })
 
   const get: ObjectStore.Backend["get"] = (path, options) =>
-    Effect.flatMap(lookup("get", path), (entry): Effect.Effect<ObjectStore.GetResult, GetError> => {
+    Effect.suspend((): Effect.Effect<ObjectStore.GetResult, GetError> => {
       const context = { store: STORE, method: "get", path }
+      const entry = objects.get(path)
+      if (entry === undefined) return Effect.fail(new NotFound(context))
       if (options.version !== undefined) {
         return Effect.fail(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
       }
@@ -74,24 +77,11 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
         if (Either.isLeft(resolved)) return Effect.fail(resolved.left)
         range = resolved.right
       }
-      if (options.head === true) {
-        return Effect.succeed(ObjectStore.makeGetResult({
-          meta,
-          range,
-          attributes: entry.attributes,
-          stream: Stream.empty,
-          bytes: Effect.succeed(new Uint8Array(0))
-        }))
-      }
       // Stored bytes are never handed out: a caller mutating its buffer must not change the store.
-      const bytes = Effect.sync(() => entry.data.slice(range.start, range.end))
-      return Effect.succeed(ObjectStore.makeGetResult({
-        meta,
-        range,
-        attributes: entry.attributes,
-        stream: Stream.fromEffect(bytes),
-        bytes
-      }))
+      const bytes = options.head === true
+        ? Effect.succeed(new Uint8Array(0))
+        : Effect.sync(() => entry.data.slice(range.start, range.end))
+      return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes: entry.attributes, bytes }))
     })
 
   const getRange: ObjectStore.Backend["getRange"] = (path, range) =>
@@ -143,12 +133,16 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     return Either.right({ eTag: store(path, data, options.attributes ?? {}, options.tags ?? {}) })
   }
 
-  const put: ObjectStore.Backend["put"] = (path, payload, options) =>
-    Effect.flatMap(
+  const put: ObjectStore.Backend["put"] = (path, payload, options) => {
+    const chunks = payloads.inMemory(payload)
+    // In-memory payloads are copied and stored in one step.
+    if (chunks !== undefined) return Effect.suspend(() => write(path, payloads.concat(chunks, true), options))
+    return Effect.flatMap(
       ObjectStore.payloadBytes(payload, { store: STORE, method: "put", path }),
       // The whole payload is read before the entry is swapped in: a failed stream leaves the old object as it was.
       (data) => write(path, data, options)
     )
+  }
 
   const list: ObjectStore.Backend["list"] = (prefix, options) =>
     Stream.suspend(() => {

@@ -306,32 +306,65 @@ const DELETE_CONCURRENCY = 10
 
 const decoder = new TextDecoder()
 
+// Streams and effects are built only when a caller asks for them: most callers read `bytes` or `text` once, and
+// building an unused Stream per get is measurable on an in-memory store.
+class GetResultImpl implements GetResult {
+  constructor(
+    readonly meta: ObjectMeta,
+    readonly range: ResolvedRange,
+    readonly attributes: Attributes,
+    private readonly body: Stream.Stream<Uint8Array, StreamError> | undefined,
+    private readonly whole: Effect.Effect<Uint8Array, StreamError> | undefined
+  ) {}
+  get stream(): Stream.Stream<Uint8Array, StreamError> {
+    return this.body ?? Stream.fromEffect(this.whole!)
+  }
+  get bytes(): Effect.Effect<Uint8Array, StreamError> {
+    return this.whole ?? Stream.runCollect(this.body!).pipe(
+      Effect.map((chunks) => payloads.concat(Chunk.toReadonlyArray(chunks), false))
+    )
+  }
+  get text(): Effect.Effect<string, StreamError> {
+    return Effect.map(this.bytes, (b) => decoder.decode(b))
+  }
+  withMeta(meta: ObjectMeta): GetResult {
+    return new GetResultImpl(meta, this.range, this.attributes, this.body, this.whole)
+  }
+}
+
 /**
- * Builds a `GetResult` from a body stream, deriving `bytes` and `text`.
+ * Builds a `GetResult` from a body stream, or from the whole body when it is already in memory (or both); the other
+ * forms are derived when asked for.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeGetResult = (options: {
-  readonly meta: ObjectMeta
-  readonly range: ResolvedRange
-  readonly attributes?: Attributes | undefined
-  readonly stream: Stream.Stream<Uint8Array, StreamError>
-  /** The whole body when it is already in memory, to skip the stream machinery. */
-  readonly bytes?: Effect.Effect<Uint8Array, StreamError> | undefined
-}): GetResult => {
-  const bytes = options.bytes ?? Stream.runCollect(options.stream).pipe(
-    Effect.map((chunks) => payloads.concat(Chunk.toReadonlyArray(chunks), false))
-  )
-  return {
-    meta: options.meta,
-    range: options.range,
-    attributes: options.attributes ?? {},
-    stream: options.stream,
-    bytes,
-    text: Effect.map(bytes, (b) => decoder.decode(b))
-  }
-}
+export const makeGetResult = (
+  options:
+    & {
+      readonly meta: ObjectMeta
+      readonly range: ResolvedRange
+      readonly attributes?: Attributes | undefined
+    }
+    & (
+      | {
+        readonly stream: Stream.Stream<Uint8Array, StreamError>
+        readonly bytes?: Effect.Effect<Uint8Array, StreamError> | undefined
+      }
+      | { readonly stream?: undefined; readonly bytes: Effect.Effect<Uint8Array, StreamError> }
+    )
+): GetResult => new GetResultImpl(options.meta, options.range, options.attributes ?? {}, options.stream, options.bytes)
+
+/**
+ * The same result with other metadata (for middleware that rewrites paths).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withMeta = (result: GetResult, meta: ObjectMeta): GetResult =>
+  result instanceof GetResultImpl
+    ? result.withMeta(meta)
+    : makeGetResult({ meta, range: result.range, attributes: result.attributes, stream: result.stream })
 
 const checkRange = (store: string, method: string, path: string, range: ByteRange | undefined) => {
   if (range === undefined) return undefined
@@ -351,6 +384,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
   const traced = backend.spans ?? true
   const span = (method: string, path: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     !traced ? effect : Effect.withSpan(effect, `${store}.${method}`, {
+      captureStackTrace: false,
       attributes: path === undefined ? { "objectstore.store": store } : {
         "objectstore.store": store,
         "objectstore.path": path
@@ -369,7 +403,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
     const parsed = ObjectPath.parse(input, { store, method })
     return Either.isLeft(parsed)
       ? Effect.fail(parsed.left)
-      : span(method, parsed.right)(relabel(method, f(parsed.right)))
+      : span(method, parsed.right)(f(parsed.right))
   }
 
   const rawGetRange = backend.getRange ??
@@ -408,7 +442,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
   const getRange: ObjectStore.Service["getRange"] = (input, range) =>
     withPath("getRange", input, (path) => {
       const bad = checkRange(store, "getRange", path, range)
-      return bad === undefined ? rawGetRange(path, range) : Effect.fail(bad)
+      return bad === undefined ? relabel("getRange", rawGetRange(path, range)) : Effect.fail(bad)
     })
 
   const getRanges: ObjectStore.Service["getRanges"] = (input, list, options = {}) =>
@@ -426,7 +460,9 @@ export const make = (backend: Backend): ObjectStore.Service => {
         bounded.push({ start: b.start, end: b.end })
       }
       const { merged, owner } = ranges.coalesce(bounded, options.coalesce ?? DEFAULT_COALESCE)
-      return Effect.forEach(merged, (r) => rawGetRange(path, r), { concurrency: RANGE_CONCURRENCY }).pipe(
+      return Effect.forEach(merged, (r) => relabel("getRanges", rawGetRange(path, r)), {
+        concurrency: RANGE_CONCURRENCY
+      }).pipe(
         Effect.flatMap((buffers) => {
           const out: Array<Uint8Array> = []
           for (let i = 0; i < bounded.length; i++) {
@@ -462,6 +498,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
     const stream = backend.list(parsed.right, options)
     return !traced ? stream : stream.pipe(
       Stream.withSpan(`${store}.list`, {
+        captureStackTrace: false,
         attributes: { "objectstore.store": store, "objectstore.prefix": parsed.right }
       })
     )
@@ -470,7 +507,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
   const listWithDelimiter: ObjectStore.Service["listWithDelimiter"] = (prefix) => {
     const parsed = ObjectPath.parsePrefix(prefix, { store, method: "listWithDelimiter" })
     if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-    return span("listWithDelimiter", parsed.right)(rawListWithDelimiter(parsed.right))
+    return span("listWithDelimiter", parsed.right)(relabel("listWithDelimiter", rawListWithDelimiter(parsed.right)))
   }
 
   const twoPaths = <A, E>(
@@ -483,9 +520,10 @@ export const make = (backend: Backend): ObjectStore.Service => {
     if (Either.isLeft(from)) return Effect.fail(from.left)
     const to = ObjectPath.parse(toInput, { store, method })
     if (Either.isLeft(to)) return Effect.fail(to.left)
-    const effect = relabel(method, f(from.right, to.right))
+    const effect = f(from.right, to.right)
     return !traced ? effect : effect.pipe(
       Effect.withSpan(`${store}.${method}`, {
+        captureStackTrace: false,
         attributes: { "objectstore.store": store, "objectstore.path": from.right, "objectstore.to": to.right }
       })
     )
@@ -495,7 +533,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
     twoPaths("copy", from, to, (f, t) => backend.copy(f, t, { overwrite: options.overwrite ?? true }))
 
   const rename: ObjectStore.Service["rename"] = (from, to, options = {}) =>
-    twoPaths("rename", from, to, (f, t) => rawRename(f, t, { overwrite: options.overwrite ?? true }))
+    twoPaths("rename", from, to, (f, t) => relabel("rename", rawRename(f, t, { overwrite: options.overwrite ?? true })))
 
   const del: ObjectStore.Service["delete"] = (paths) => {
     if (typeof paths === "string") return withPath("delete", paths, backend.delete)
@@ -507,7 +545,7 @@ export const make = (backend: Backend): ObjectStore.Service => {
     }
     if (checked.length === 0) return Effect.void
     return span("delete", checked.length === 1 ? checked[0] : undefined)(
-      checked.length === 1 ? backend.delete(checked[0]) : rawDeleteMany(checked)
+      relabel("delete", checked.length === 1 ? backend.delete(checked[0]) : rawDeleteMany(checked))
     )
   }
 

@@ -44,7 +44,7 @@ const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): Objec
     // The inner store traces every call already.
     spans: false,
     get: (path, options) =>
-      local(Effect.map(inner.get(full(path), options), (result) => ({ ...result, meta: meta(result.meta) }))),
+      local(Effect.map(inner.get(full(path), options), (result) => ObjectStore.withMeta(result, meta(result.meta)))),
     getRange: (path, range) => local(inner.getRange(full(path), range)),
     head: (path) => local(Effect.map(inner.head(full(path)), meta)),
     put: (path, payload, options) => local(inner.put(full(path), payload, options)),

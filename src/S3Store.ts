@@ -44,7 +44,8 @@ import {
   PermissionDenied,
   PreconditionFailed,
   StoreError,
-  Unauthenticated
+  Unauthenticated,
+  withContext
 } from "./ObjectStoreError.js"
 import * as PrefixStore from "./PrefixStore.js"
 import { RetryConfig } from "./RetryConfig.js"
@@ -161,6 +162,7 @@ const DEFAULT_PART_CONCURRENCY = 4
 // break while reading is retried with the request.
 const EAGER_BODY_BYTES = 256 * 1024
 const DELETE_BATCH = 1000
+const UNREAD_BODY_GRACE_MS = 2_000
 const NONE_MATCH_ANY = Symbol.for("effect-obstore/S3Store/noneMatchAny")
 
 const originOf = (url: URL) => `${url.protocol}//${url.host}`
@@ -513,11 +515,22 @@ const makeWith = (
                 return ObjectStore.makeGetResult({ meta, range, attributes, stream: Stream.succeed(data), bytes })
               })
             }
+            // A result dropped unread must not hold its connection: if the body is not being read soon, let it
+            // go. A stream started later fetches the bytes again, pinned to the ETag, like any broken read.
+            let started = false
+            const idle = setTimeout(() => {
+              if (!started) Effect.runFork(response.body.discard)
+            }, UNREAD_BODY_GRACE_MS)
+            idle.unref()
             return Effect.succeed(ObjectStore.makeGetResult({
               meta,
               range,
               attributes,
-              stream: resumingStream(path, response.body, range, meta.eTag)
+              stream: Stream.suspend(() => {
+                started = true
+                clearTimeout(idle)
+                return resumingStream(path, response.body, range, meta.eTag)
+              })
             }))
           }
         ),
@@ -532,6 +545,7 @@ const makeWith = (
 
     const headObject: ObjectStore.Backend["head"] = (path) =>
       Effect.map(get(path, { head: true }), (result) => result.meta).pipe(
+        Effect.mapError((error) => withContext(error, { method: "head" })),
         // A HEAD answer has no body, so a 403 cannot tell a bad signature from a denied read: ask with a GET of
         // one byte, whose error body says which.
         Effect.catchTag(
@@ -693,6 +707,31 @@ const makeWith = (
           }))
         )
       })
+
+    const putTagging = (path: string, tags: ReadonlyArray<readonly [string, string]>) => {
+      const ctx = { store: STORE, method: "put", path }
+      const body = "<Tagging><TagSet>" +
+        tags.map(([k, v]) => `<Tag><Key>${Xml.escape(k)}</Key><Value>${Xml.escape(v)}</Value></Tag>`).join("") +
+        "</TagSet></Tagging>"
+      return mapFailure(
+        client.execute(
+          {
+            method: "PUT",
+            key: path,
+            query: [["tagging", ""]],
+            headers: {
+              "content-md5": createHash("md5").update(body).digest("base64"),
+              "content-type": "application/xml"
+            },
+            body,
+            idempotent: true
+          },
+          ctx,
+          (response) => response.body.discard
+        ),
+        (failure) => accessError(ctx, failure)
+      )
+    }
 
     const abortUpload = (path: string, uploadId: string) =>
       client.execute(
@@ -872,7 +911,11 @@ const makeWith = (
             const rest: Stream.Stream<Uint8Array, E | StoreError> = done
               ? Stream.empty
               : Stream.repeatEffectChunkOption(pull)
-            return multipartPut(path, buffered, rest, headers.right, mode, concurrency)
+            const tags = Object.entries(options.tags ?? {})
+            return multipartPut(path, buffered, rest, headers.right, mode, concurrency).pipe(
+              // Some servers (RGW) drop the x-amz-tagging of CreateMultipartUpload: set the tags once more.
+              Effect.tap(() => tags.length === 0 ? Effect.void : putTagging(path, tags))
+            )
           })
         })
       )

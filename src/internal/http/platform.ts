@@ -19,13 +19,16 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Http
   Effect.map(HttpClient.HttpClient, (client): Transport => {
     const defaults = { ...config.defaultHeaders, "user-agent": config.userAgent }
     const send = (request: Request) => {
+      // The body's content type must be the request's own: the platform client sends the body's, and a signed
+      // request breaks if it differs from the signed header.
+      const contentType = request.headers["content-type"] ?? "application/octet-stream"
       const body = request.body === undefined
         ? HttpBody.empty
         : typeof request.body === "string"
-        ? HttpBody.text(request.body)
+        ? HttpBody.text(request.body, contentType)
         : request.body instanceof Uint8Array
-        ? HttpBody.uint8Array(request.body)
-        : HttpBody.stream(Stream.fromAsyncIterable(request.body, (e) => e))
+        ? HttpBody.uint8Array(request.body, contentType)
+        : HttpBody.stream(Stream.fromAsyncIterable(request.body, (e) => e), contentType)
       const httpRequest = HttpClientRequest.make(request.method as "GET")(request.origin + request.path).pipe(
         HttpClientRequest.setHeaders({ ...defaults, ...request.headers }),
         HttpClientRequest.setBody(body)

@@ -27,18 +27,29 @@ export const schedule = (config: RetryConfig): Schedule.Schedule<number, unknown
     Schedule.map(([n]) => n)
   )
 
+// A schedule is a value: build it once per config rather than on every request.
+const schedules = new WeakMap<RetryConfig, Schedule.Schedule<number, unknown>>()
+const scheduleOf = (config: RetryConfig) => {
+  let found = schedules.get(config)
+  if (found === undefined) {
+    found = schedule(config)
+    schedules.set(config, found)
+  }
+  return found
+}
+
 /** Runs `attempt` until it succeeds, fails with a non-retryable error, or the schedule gives up. */
 export const retrying = <A, E>(
   config: RetryConfig,
   attempt: Effect.Effect<A, E | Retryable>
-): Effect.Effect<A, E | StoreError> =>
+): Effect.Effect<A, Exclude<E, Retryable> | StoreError> =>
   Effect.suspend(() => {
     let attempts = 0
     const counted = Effect.suspend(() => {
       attempts++
       return attempt
     })
-    return Effect.retry(counted, { schedule: schedule(config), while: isRetryable }).pipe(
+    return Effect.retry(counted, { schedule: scheduleOf(config), while: isRetryable }).pipe(
       Effect.catchIf(isRetryable, (r) =>
         Effect.fail(
           new StoreError({
@@ -51,7 +62,7 @@ export const retrying = <A, E>(
             cause: r.error.cause
           })
         ))
-    ) as Effect.Effect<A, E | StoreError>
+    ) as Effect.Effect<A, Exclude<E, Retryable> | StoreError>
   })
 
 /** Seconds or an HTTP date, as in a Retry-After header. */
