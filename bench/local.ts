@@ -6,6 +6,7 @@
 //   - MemoryStore 1 KiB put + get vs a Map behind Effect.sync
 //   - peak RSS of a child process streaming 1 GiB from one LocalStore path to another
 import { Effect, Stream } from "effect"
+import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -259,8 +260,20 @@ const rssChild = async (dir: string): Promise<void> => {
 
 const peakRss = async (dir: string): Promise<Row> => {
   writeFileOfMiB(path.join(dir, "source.bin"), RSS_MiB)
+  // The child runs plain JavaScript bundled from this file, so its RSS is node + effect + the store, not a
+  // TypeScript loader's (tsx alone adds ~110 MiB).
+  const bundle = path.join(dir, "rss-child.mjs")
+  await esbuild.build({
+    entryPoints: [thisFile],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: bundle,
+    logLevel: "error",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+  })
   const report = await new Promise<RssReport>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", thisFile, "--rss-child", dir], {
+    const child = spawn(process.execPath, [bundle, "--rss-child", dir], {
       cwd: path.dirname(path.dirname(thisFile)),
       stdio: ["ignore", "pipe", "inherit"]
     })
@@ -284,15 +297,13 @@ const peakRss = async (dir: string): Promise<Row> => {
   fs.rmSync(path.join(dir, "source.bin"))
   const peak = Math.max(report.peakMiB, report.maxRssMiB)
   const growth = peak - report.startMiB
-  // The child runs under tsx: node + tsx + effect + platform-node take ~170 MiB before the first byte is read, so
-  // the target applies to what streaming adds on top of that (flat memory: it must not grow with the object).
   return {
-    name: `LocalStore -> LocalStore, ${RSS_MiB} MiB streamed: RSS`,
-    ours: `peak ${peak.toFixed(0)} MiB (${mibPerSecond(RSS_MiB, report.seconds)})`,
+    name: `LocalStore -> LocalStore, ${RSS_MiB} MiB streamed: peak RSS`,
+    ours: `${peak.toFixed(0)} MiB (${mibPerSecond(RSS_MiB, report.seconds)})`,
     baseline: `${report.startMiB.toFixed(0)} MiB before streaming`,
     ratio: `+${growth.toFixed(0)} MiB`,
-    target: "growth < 128 MiB",
-    pass: growth < 128
+    target: "peak < 128 MiB",
+    pass: peak < 128
   }
 }
 

@@ -23,7 +23,7 @@ S3_REGION=${S3_REGION:-us-east-1}
 S3_ACCESS_KEY=${S3_ACCESS_KEY:-AKIAOBSTORETEST00000}
 S3_SECRET_KEY=${S3_SECRET_KEY:-obstoreTestSecretKey00000000000000000000}
 S3_BUCKET=${S3_BUCKET:-test-bucket}
-S3_MEM_BYTES=${S3_MEM_BYTES:-4294967296}   # capacity memstore reports (data lives in RAM)
+S3_MEM_BYTES=${S3_MEM_BYTES:-8589934592}   # capacity memstore reports (data lives in RAM, only what is stored)
 S3_START_TIMEOUT=${S3_START_TIMEOUT:-120}  # seconds, per phase
 
 case "$S3_DIR" in /tmp/?*|/var/tmp/?*|/run/?*|/dev/shm/?*|*/s3*|*/rgw*) ;; *) echo "refusing S3_DIR=$S3_DIR (it gets rm -rf'd; use a scratch dir)" >&2; exit 2 ;; esac
@@ -159,6 +159,11 @@ rgw_dns_name = ${S3_HOST}
 rgw_enable_usage_log = false
 rgw_crypt_require_ssl = false
 rgw_thread_pool_size = 64
+# Free deleted and overwritten data within seconds instead of hours: memstore keeps it in RAM, and a full OSD
+# blocks every write (requests hang rather than fail).
+rgw_gc_obj_min_wait = 1
+rgw_gc_processor_period = 5
+rgw_gc_processor_max_time = 5
 EOF
   log "starting ceph-mon on 127.0.0.1:$S3_MON_PORT"
   monmaptool --create --addv a "[v2:127.0.0.1:$S3_MON_PORT]" --fsid "$fsid" "$S3_DIR/monmap" >/dev/null

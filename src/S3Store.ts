@@ -271,6 +271,7 @@ const makeWith = (
       region: config.region,
       credentials,
       retry: config.retry,
+      timeout: config.client.timeout,
       unsignedPayload: config.unsignedPayload,
       extraHeaders
     })

@@ -1,6 +1,7 @@
 // The S3 request engine: builds the URL, signs each attempt, sends through the shared transport, retries what is
 // safe to retry and turns error responses into an HttpFailure the operations map to their own errors.
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
@@ -9,8 +10,8 @@ import type { Unauthenticated } from "../../ObjectStoreError.js"
 import type { RetryConfig } from "../../RetryConfig.js"
 import type { CredentialProvider } from "../aws/credentials.js"
 import { parseRetryAfter, Retryable, retrying } from "../http/retry.js"
-import type { Method, Response, Transport, TransportError } from "../http/transport.js"
-import { header, isTransportError } from "../http/transport.js"
+import type { Method, Response, Transport } from "../http/transport.js"
+import { header, isTransportError, TransportError } from "../http/transport.js"
 import { encodeRfc3986, encodeS3Key, signRequest } from "../signing/sigv4.js"
 import * as Xml from "./xml.js"
 
@@ -78,6 +79,8 @@ export interface ClientOptions {
   readonly region: string
   readonly credentials: CredentialProvider | undefined
   readonly retry: RetryConfig
+  /** Time allowed for one attempt to be sent and answered with headers (the body has its own idle timeout). */
+  readonly timeout: Duration.Duration
   readonly unsignedPayload: boolean
   /** Headers added to every request (and signed): requester pays, server-side encryption, ... */
   readonly extraHeaders: Record<string, string>
@@ -166,7 +169,20 @@ export const make = (options: ClientOptions): Client => {
           path: query === "" ? path : path + "?" + query,
           headers,
           body
-        })
+        }).pipe(
+          // A server that stops reading an upload, or never answers, must not hang the caller: interrupting the
+          // send aborts the request.
+          Effect.timeoutFail({
+            duration: options.timeout,
+            onTimeout: () =>
+              new TransportError(
+                "timeout",
+                `${request.method} ${path}: no response within ${Duration.format(options.timeout)}`,
+                undefined,
+                true
+              )
+          })
+        )
       ),
       Effect.flatMap((response) =>
         response.status >= 300 ? failureOf(response, context, request.idempotent) : handle(response)
