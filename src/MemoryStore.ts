@@ -26,6 +26,12 @@ interface Entry {
 
 const STORE = "MemoryStore"
 
+// The store's own copy of a payload. Small ones go through Node's Buffer pool: allocating a fresh ArrayBuffer for
+// each 1 KiB put was a fifth of a put's time. Stored buffers are never handed out (get copies), so sharing a pool
+// slab is invisible to callers.
+const keep = (chunks: ReadonlyArray<Uint8Array>): Uint8Array =>
+  chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks)
+
 /**
  * Makes a fresh, empty store. Each call gives an independent store.
  *
@@ -80,7 +86,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
       // Stored bytes are never handed out: a caller mutating its buffer must not change the store.
       const bytes = options.head === true
         ? Effect.succeed(new Uint8Array(0))
-        : Effect.sync(() => entry.data.slice(range.start, range.end))
+        : Effect.sync(() => new Uint8Array(entry.data.subarray(range.start, range.end)))
       return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes: entry.attributes, bytes }))
     })
 
@@ -93,7 +99,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
       })
       return Either.isLeft(resolved)
         ? Effect.fail(resolved.left)
-        : Effect.sync(() => entry.data.slice(resolved.right.start, resolved.right.end))
+        : Effect.sync(() => new Uint8Array(entry.data.subarray(resolved.right.start, resolved.right.end)))
     })
 
   const head: ObjectStore.Backend["head"] = (path) => Effect.map(lookup("head", path), (entry) => metaOf(path, entry))
@@ -136,7 +142,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
   const put: ObjectStore.Backend["put"] = (path, payload, options) => {
     const chunks = payloads.inMemory(payload)
     // In-memory payloads are copied and stored in one step.
-    if (chunks !== undefined) return Effect.suspend(() => write(path, payloads.concat(chunks, true), options))
+    if (chunks !== undefined) return Effect.suspend(() => write(path, keep(chunks), options))
     return Effect.flatMap(
       ObjectStore.payloadBytes(payload, { store: STORE, method: "put", path }),
       // The whole payload is read before the entry is swapped in: a failed stream leaves the old object as it was.

@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as payloads from "./internal/payload.js"
 import * as ranges from "./internal/ranges.js"
+import { traced as spanned } from "./internal/span.js"
 import * as ObjectPath from "./ObjectPath.js"
 import type {
   CopyError,
@@ -383,13 +384,11 @@ export const make = (backend: Backend): ObjectStore.Service => {
   const store = backend.name
   const traced = backend.spans ?? true
   const span = (method: string, path: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    !traced ? effect : Effect.withSpan(effect, `${store}.${method}`, {
-      captureStackTrace: false,
-      attributes: path === undefined ? { "objectstore.store": store } : {
-        "objectstore.store": store,
-        "objectstore.path": path
-      }
-    })
+    !traced ? effect : spanned(
+      effect,
+      `${store}.${method}`,
+      path === undefined ? { "objectstore.store": store } : { "objectstore.store": store, "objectstore.path": path }
+    )
 
   // Derived operations fail with the errors of the primitives they call: report the operation the caller called.
   const relabel = <A, E>(method: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -521,12 +520,11 @@ export const make = (backend: Backend): ObjectStore.Service => {
     const to = ObjectPath.parse(toInput, { store, method })
     if (Either.isLeft(to)) return Effect.fail(to.left)
     const effect = f(from.right, to.right)
-    return !traced ? effect : effect.pipe(
-      Effect.withSpan(`${store}.${method}`, {
-        captureStackTrace: false,
-        attributes: { "objectstore.store": store, "objectstore.path": from.right, "objectstore.to": to.right }
-      })
-    )
+    return !traced ? effect : spanned(effect, `${store}.${method}`, {
+      "objectstore.store": store,
+      "objectstore.path": from.right,
+      "objectstore.to": to.right
+    })
   }
 
   const copy: ObjectStore.Service["copy"] = (from, to, options = {}) =>

@@ -38,16 +38,20 @@ const scheduleOf = (config: RetryConfig) => {
   return found
 }
 
-/** Runs `attempt` until it succeeds, fails with a non-retryable error, or the schedule gives up. */
+/**
+ * Runs `attempt` until it succeeds, fails with a non-retryable error, or the schedule gives up. The first attempt runs
+ * bare: the retry driver (schedule state, Ref, counters) is only set up once an attempt failed with a retryable error.
+ */
 export const retrying = <A, E>(
   config: RetryConfig,
   attempt: Effect.Effect<A, E | Retryable>
 ): Effect.Effect<A, Exclude<E, Retryable> | StoreError> =>
-  Effect.suspend(() => {
+  Effect.catchIf(attempt, isRetryable, (first) => {
+    // Replays the first failure into the schedule, so delays and counts are those of a retry from the start.
     let attempts = 0
     const counted = Effect.suspend(() => {
       attempts++
-      return attempt
+      return attempts === 1 ? Effect.fail(first) : attempt
     })
     return Effect.retry(counted, { schedule: scheduleOf(config), while: isRetryable }).pipe(
       Effect.catchIf(isRetryable, (r) =>
@@ -62,8 +66,8 @@ export const retrying = <A, E>(
             cause: r.error.cause
           })
         ))
-    ) as Effect.Effect<A, Exclude<E, Retryable> | StoreError>
-  })
+    )
+  }) as Effect.Effect<A, Exclude<E, Retryable> | StoreError>
 
 /** Seconds or an HTTP date, as in a Retry-After header. */
 export const parseRetryAfter = (value: string | undefined, now: number): Duration.Duration | undefined => {

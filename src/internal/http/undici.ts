@@ -50,23 +50,56 @@ interface UndiciBody extends AsyncIterable<Uint8Array> {
   readonly destroyed?: boolean
 }
 
-const makeBody = (body: UndiciBody): Body => {
-  const bytes = Effect.tryPromise({
-    try: () => body.arrayBuffer(),
-    catch: (e) => transportError(e, true, "reading the response body")
-  }).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
-  return {
-    bytes,
-    text: Effect.tryPromise({
-      try: () => body.text(),
-      catch: (e) => transportError(e, true, "reading the response body")
-    }),
-    stream: Stream.fromAsyncIterable(body, (e) => transportError(e, true, "reading the response body")).pipe(
+const readError = (e: unknown) => transportError(e, true, "reading the response body")
+
+// Built on first use: most responses use one of the four (a 1 KiB GET reads `bytes`, a PUT `discard`).
+const makeBody = (body: UndiciBody): Body => ({
+  get bytes() {
+    return Effect.map(
+      Effect.tryPromise({ try: () => body.arrayBuffer(), catch: readError }),
+      (buffer) => new Uint8Array(buffer)
+    )
+  },
+  get text() {
+    return Effect.tryPromise({ try: () => body.text(), catch: readError })
+  },
+  get stream() {
+    return Stream.fromAsyncIterable(body, readError).pipe(
       // Closing the stream early (or failing downstream) must free the connection.
       Stream.ensuring(Effect.sync(() => body.destroy()))
-    ),
-    // A small leftover body is read so the connection stays reusable; a big one closes the connection instead.
-    discard: Effect.promise(() => body.dump({ limit: 128 * 1024 }).catch(() => undefined))
+    )
+  },
+  // A small leftover body is read so the connection stays reusable; a big one closes the connection instead.
+  get discard() {
+    return Effect.promise(() => body.dump({ limit: 128 * 1024 }).catch(() => undefined))
+  }
+})
+
+/**
+ * What undici needs of an abort signal (`on`/`once`/`removeListener`, `aborted`, `reason`), without the cost of an
+ * AbortController and an EventTarget per request.
+ */
+class Abort {
+  aborted = false
+  reason: unknown = undefined
+  private listener: (() => void) | undefined = undefined
+  on(_event: "abort", listener: () => void) {
+    this.listener = listener
+    return this
+  }
+  once(event: "abort", listener: () => void) {
+    return this.on(event, listener)
+  }
+  removeListener(_event: "abort", listener: () => void) {
+    if (this.listener === listener) this.listener = undefined
+    return this
+  }
+  abort() {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.listener
+    this.listener = undefined
+    listener?.()
   }
 }
 
@@ -95,8 +128,9 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
     const defaults = { ...config.defaultHeaders, "user-agent": config.userAgent }
 
     const send = (request: Request): Effect.Effect<Response, TransportError> =>
-      Effect.async<Response, TransportError>((resume, signal) => {
+      Effect.async<Response, TransportError>((resume) => {
         const pool = poolFor(request.origin)
+        const signal = new Abort()
         pool.request(
           {
             origin: request.origin,
@@ -108,7 +142,7 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
               : typeof request.body === "string" || request.body instanceof Uint8Array
               ? request.body
               : Readable.from(request.body, { objectMode: false }),
-            signal
+            signal: signal as unknown as AbortSignal
           },
           (error, data) => {
             if (error !== null) resume(Effect.fail(transportError(error, true, `${request.method} ${request.path}`)))
@@ -121,6 +155,7 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
             }
           }
         )
+        return Effect.sync(() => signal.abort())
       })
 
     return { send }
