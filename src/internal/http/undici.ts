@@ -3,10 +3,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { Pool } from "undici"
 import type { ClientConfig } from "../../ClientConfig.js"
+import { fromReadable } from "./readable.js"
 import type { Body, Request, Response, Transport, TransportErrorKind } from "./transport.js"
 import { TransportError } from "./transport.js"
 
@@ -64,10 +64,7 @@ const makeBody = (body: UndiciBody): Body => ({
     return Effect.tryPromise({ try: () => body.text(), catch: readError })
   },
   get stream() {
-    return Stream.fromAsyncIterable(body, readError).pipe(
-      // Closing the stream early (or failing downstream) must free the connection.
-      Stream.ensuring(Effect.sync(() => body.destroy()))
-    )
+    return fromReadable(body as unknown as Readable, readError)
   },
   // A small leftover body is read so the connection stays reusable; a big one closes the connection instead.
   get discard() {
