@@ -185,17 +185,20 @@ const localThroughput = async (dir: string): Promise<ReadonlyArray<Row>> => {
 // MemoryStore ops/s
 // ---------------------------------------------------------------------------------------------------------------
 
-const memoryOps = async (): Promise<Row> => {
+const memoryOps = async (tracing: boolean): Promise<Row> => {
   const payload = new Uint8Array(1024).fill(42)
   const keys = Array.from({ length: 1000 }, (_, i) => `bench/key-${i}`)
   const store = await Effect.runPromise(MemoryStore.make)
   const map = new Map<string, Uint8Array>()
 
   const ours = () =>
-    Effect.runPromise(Effect.forEach(
-      Array.from({ length: MEMORY_OPS }, (_, i) => keys[i % keys.length]),
-      (key) => Effect.flatMap(store.put(key, payload), () => Effect.flatMap(store.get(key), (r) => r.bytes)),
-      { discard: true }
+    Effect.runPromise(Effect.withTracerEnabled(
+      Effect.forEach(
+        Array.from({ length: MEMORY_OPS }, (_, i) => keys[i % keys.length]),
+        (key) => Effect.flatMap(store.put(key, payload), () => Effect.flatMap(store.get(key), (r) => r.bytes)),
+        { discard: true }
+      ),
+      tracing
     ))
   const baseline = () =>
     Effect.runPromise(Effect.forEach(
@@ -211,7 +214,7 @@ const memoryOps = async (): Promise<Row> => {
   const slowdown = oursSeconds / baselineSeconds
   const opsPerSecond = (s: number) => `${Math.round(MEMORY_OPS / s).toLocaleString("en-US")} put+get/s`
   return {
-    name: "MemoryStore 1 KiB put + get",
+    name: `MemoryStore 1 KiB put + get${tracing ? "" : " (tracer off)"}`,
     ours: opsPerSecond(oursSeconds),
     baseline: `${opsPerSecond(baselineSeconds)} (Map in Effect.sync)`,
     ratio: `${slowdown.toFixed(2)}x slower`,
@@ -318,7 +321,9 @@ export const main = async (): Promise<void> => {
     console.log(`LocalStore / MemoryStore benchmarks (${ROUNDS} interleaved rounds, medians; temp dir ${dir})`)
     const rows: Array<Row> = []
     rows.push(...await localThroughput(dir))
-    rows.push(await memoryOps())
+    rows.push(await memoryOps(true))
+    // The same with Effect.withTracerEnabled(false): what the span of each operation costs.
+    rows.push(await memoryOps(false))
     rows.push(await peakRss(dir))
     console.log()
     printTable(rows)

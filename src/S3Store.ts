@@ -24,7 +24,7 @@ import { decode } from "./internal/config.js"
 import * as PlatformTransport from "./internal/http/platform.js"
 import type { Retryable } from "./internal/http/retry.js"
 import type { Body, Response, Transport, TransportError } from "./internal/http/transport.js"
-import { header } from "./internal/http/transport.js"
+import { header, isTransportError } from "./internal/http/transport.js"
 import * as Undici from "./internal/http/undici.js"
 import * as payloads from "./internal/payload.js"
 import * as S3Client from "./internal/s3/client.js"
@@ -637,15 +637,64 @@ const makeWith = (
         ? { "x-amz-checksum-sha256": createHash("sha256").update(body).digest("base64") }
         : {}
 
+    type PutObjectError = AlreadyExists | PreconditionFailed | PermissionDenied | Unauthenticated | StoreError
+
+    const isLostResponse = (e: PutObjectError) => e._tag === "StoreError" && isTransportError(e.cause) && e.cause.sent
+
+    /**
+     * A conditional put is not repeated blindly after its response was lost: it may have been applied. Look at the
+     * object instead. Our content there (S3's ETag of a single PUT is the MD5 of the body) means it was applied;
+     * the old object untouched (or none, for a create) means it was not, and it is sent again; anything else is
+     * someone else's write.
+     */
+    const reconcile = (
+      path: string,
+      body: Uint8Array,
+      headers: Record<string, string>,
+      mode: ObjectStore.PutMode,
+      lost: StoreError,
+      tries: number
+    ): Effect.Effect<ObjectStore.PutResult, PutObjectError> => {
+      const ctx = { store: STORE, method: "put", path }
+      const ours = `"${createHash("md5").update(body).digest("hex")}"`
+      const unquote = (e: string | undefined) => e?.replace(/^"|"$/g, "")
+      const again = tries < config.retry.maxRetries
+        ? putObject(path, body, headers, mode, tries + 1)
+        : Effect.fail(lost)
+      return headObject(path).pipe(
+        Effect.matchEffect({
+          onFailure: (error): Effect.Effect<ObjectStore.PutResult, PutObjectError> =>
+            error._tag !== "NotFound"
+              ? Effect.fail(lost)
+              : mode === "create"
+              ? again
+              : Effect.fail(new PreconditionFailed({ ...ctx, description: "the object to update does not exist" })),
+          onSuccess: (meta): Effect.Effect<ObjectStore.PutResult, PutObjectError> => {
+            if (config.serverSideEncryption === "aws:kms" || config.serverSideEncryption === "aws:kms:dsse") {
+              return Effect.fail(lost) // KMS ETags are not the MD5 of the body: we cannot tell.
+            }
+            if (unquote(meta.eTag) === unquote(ours)) return Effect.succeed({ eTag: meta.eTag, version: meta.version })
+            if (mode !== "create" && mode !== "overwrite" && unquote(meta.eTag) === unquote(mode.eTag)) return again
+            return Effect.fail(
+              mode === "create"
+                ? new AlreadyExists({ ...ctx, description: "the response was lost, and another object is there now" })
+                : new PreconditionFailed({
+                  ...ctx,
+                  description: "the response was lost, and the object now holds another write"
+                })
+            )
+          }
+        })
+      )
+    }
+
     const putObject = (
       path: string,
       body: Uint8Array,
       headers: Record<string, string>,
-      mode: ObjectStore.PutMode
-    ): Effect.Effect<
-      ObjectStore.PutResult,
-      AlreadyExists | PreconditionFailed | PermissionDenied | Unauthenticated | StoreError
-    > => {
+      mode: ObjectStore.PutMode,
+      tries = 0
+    ): Effect.Effect<ObjectStore.PutResult, PutObjectError> => {
       const ctx = { store: STORE, method: "put", path }
       return mapFailure(
         client.execute(
@@ -664,6 +713,11 @@ const makeWith = (
             })
         ),
         putFailure(ctx, mode)
+      ).pipe(
+        Effect.catchIf(
+          (e): e is StoreError => mode !== "overwrite" && isLostResponse(e),
+          (lost) => reconcile(path, body, headers, mode, lost, tries)
+        )
       )
     }
 
