@@ -29,6 +29,7 @@ import * as Undici from "./internal/http/undici.js"
 import * as payloads from "./internal/payload.js"
 import * as S3Client from "./internal/s3/client.js"
 import { HttpFailure } from "./internal/s3/client.js"
+import { parseListPage } from "./internal/s3/listXml.js"
 import * as Xml from "./internal/s3/xml.js"
 import { encodeS3Key, expiresInProblem, presign } from "./internal/signing/sigv4.js"
 import * as ObjectPath from "./ObjectPath.js"
@@ -1000,38 +1001,39 @@ const makeWith = (
       return mapFailure(
         client.execute({ method: "GET", query, idempotent: true }, ctx, (response) =>
           Effect.flatMap(response.body.text, (text): Effect.Effect<Page, StoreError> => {
-            const result = Xml.child(Xml.parse(text), "ListBucketResult")
-            if (result === undefined) return Effect.fail(malformed(ctx, "ListObjectsV2 returned no ListBucketResult"))
+            const page = parseListPage(text)
+            if (typeof page === "string") return Effect.fail(malformed(ctx, `ListObjectsV2: ${page}`))
             const objects: Array<ObjectStore.ObjectMeta> = []
-            for (const entry of Xml.list(result, "Contents")) {
-              const key = Xml.text(entry, "Key")
-              const size = Number(Xml.text(entry, "Size"))
-              const lastModified = new Date(Xml.text(entry, "LastModified") ?? "")
-              if (key === undefined || !Number.isSafeInteger(size) || Number.isNaN(lastModified.getTime())) {
-                return Effect.fail(malformed(ctx, "ListObjectsV2 returned an entry without Key, Size or LastModified"))
+            for (const entry of page.contents) {
+              const size = Number(entry.size)
+              const lastModified = new Date(entry.lastModified)
+              if (
+                entry.size === "" || !Number.isSafeInteger(size) || size < 0 || Number.isNaN(lastModified.getTime())
+              ) {
+                return Effect.fail(
+                  malformed(
+                    ctx,
+                    `ListObjectsV2 returned "${entry.key}" with size ${entry.size}, time ${entry.lastModified}`
+                  )
+                )
               }
               // Keys that break our path rules (written by other clients) cannot be addressed: leave them out.
-              if (Either.isLeft(ObjectPath.parse(key))) {
+              if (Either.isLeft(ObjectPath.parse(entry.key))) {
                 continue
               }
-              objects.push({ path: key, lastModified, size, eTag: Xml.text(entry, "ETag") })
+              objects.push({ path: entry.key, lastModified, size, eTag: entry.eTag })
             }
-            const commonPrefixes: Array<string> = []
-            for (const entry of Xml.list(result, "CommonPrefixes")) {
-              const p = Xml.text(entry, "Prefix")
-              if (p !== undefined) {
-                commonPrefixes.push(p.endsWith("/") ? p.slice(0, -1) : p)
-              }
-            }
-            const truncated = Xml.text(result, "IsTruncated") === "true"
-            const next = Xml.text(result, "NextContinuationToken")
+            const commonPrefixes = page.commonPrefixes.map((p) =>
+              p.endsWith("/") ? p.slice(0, -1) : p
+            )
+            const truncated = page.isTruncated
+            const next = page.nextContinuationToken
             if (truncated && (next === undefined || next === "")) {
               return Effect.fail(malformed(ctx, "ListObjectsV2 was truncated but gave no continuation token"))
             }
             return Effect.succeed({ objects, commonPrefixes, next: truncated ? next : undefined })
           })),
-        (failure) =>
-          accessError(ctx, failure)
+        (failure) => accessError(ctx, failure)
       )
     }
 
@@ -1254,8 +1256,7 @@ const makeWith = (
           ? Effect.fail(new InvalidConfig({ store: STORE, method: "sign", field: "expiresIn", description: problem }))
           : typeof paths === "string"
           ? signOne(method, paths, expiresIn)
-          : Effect.forEach(paths, (p) =>
-            signOne(method, p, expiresIn))
+          : Effect.forEach(paths, (p) => signOne(method, p, expiresIn))
         return Effect.withSpan(effect, "S3Store.sign", { attributes: { "objectstore.store": STORE } })
       }) as Signer.Signer.Service["sign"]
 
