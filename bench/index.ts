@@ -1,10 +1,14 @@
 // `npm run bench -- <name>`: runs one benchmark (or all with no name) and prints its table.
 const benches: Record<string, () => Promise<unknown>> = {
   local: () => import("./local.js").then((m) => m.main()),
-  s3: () => import("./s3.js").then((m) => m.main())
+  s3: () => import("./s3.js").then((m) => m.main()),
+  soak: () => import("./soak.js").then((m) => m.main())
 }
 
-const names = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+// Words are benchmark names; flags (and the numbers after them, e.g. `--ops 500`) are for the benchmarks.
+const names = process.argv.slice(2).filter((a, i, all) =>
+  !a.startsWith("-") && !(i > 0 && all[i - 1].startsWith("--") && !Number.isNaN(Number(a)))
+)
 const selected = names.length === 0 ? Object.keys(benches) : names
 for (const name of selected) {
   const run = benches[name]

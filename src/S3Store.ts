@@ -708,7 +708,7 @@ const makeWith = (
           },
           ctx,
           (response) =>
-            Effect.as(response.body.discard, {
+            Effect.as(S3Client.discardChecked(response, ctx, mode === "overwrite"), {
               eTag: headerText(response, "etag"),
               version: headerText(response, "x-amz-version-id")
             })
@@ -783,7 +783,7 @@ const makeWith = (
             idempotent: true
           },
           ctx,
-          (response) => response.body.discard
+          (response) => S3Client.discardChecked(response, ctx, true)
         ),
         (failure) => accessError(ctx, failure)
       )
@@ -835,7 +835,7 @@ const makeWith = (
             (response) => {
               const eTag = headerText(response, "etag")
               return Effect.zipRight(
-                response.body.discard,
+                S3Client.discardChecked(response, ctx, true),
                 eTag === undefined
                   ? Effect.fail(malformed(ctx, `part ${number} was stored without an ETag`))
                   : Effect.succeed(eTag)
@@ -870,11 +870,7 @@ const makeWith = (
                 (text): Effect.Effect<ObjectStore.PutResult, StoreError | Retryable> => {
                   // S3 can answer 200 and still fail: the error is in the body.
                   const error = Xml.error(text)
-                  if (error !== undefined) {
-                    return Effect.fail(
-                      malformed(ctx, `CompleteMultipartUpload failed: ${error.code}: ${error.message ?? ""}`)
-                    )
-                  }
+                  if (error !== undefined) return Effect.fail(S3Client.errorIn200(ctx, error, mode === "overwrite"))
                   const result = Xml.child(Xml.parse(text), "CompleteMultipartUploadResult")
                   const eTag = Xml.text(result, "ETag")
                   return Effect.succeed({
@@ -1093,9 +1089,7 @@ const makeWith = (
           (response) =>
             Effect.flatMap(response.body.text, (text): Effect.Effect<void, StoreError | Retryable> => {
               const error = Xml.error(text)
-              return error === undefined
-                ? Effect.void
-                : Effect.fail(malformed(ctx, `CopyObject failed: ${error.code}: ${error.message ?? ""}`))
+              return error === undefined ? Effect.void : Effect.fail(S3Client.errorIn200(ctx, error, options.overwrite))
             })
         ),
         (failure) =>
@@ -1110,7 +1104,11 @@ const makeWith = (
     const deleteOne: ObjectStore.Backend["delete"] = (path) => {
       const ctx = { store: STORE, method: "delete", path }
       return mapFailure(
-        client.execute({ method: "DELETE", key: path, idempotent: true }, ctx, (response) => response.body.discard),
+        client.execute(
+          { method: "DELETE", key: path, idempotent: true },
+          ctx,
+          (response) => S3Client.discardChecked(response, ctx, true)
+        ),
         (failure) => failure.status === 404 && failure.code !== "NoSuchBucket" ? undefined : accessError(ctx, failure)
       ).pipe(
         Effect.catchIf((e) => e === undefined, () => Effect.void)

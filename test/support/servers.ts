@@ -1,6 +1,7 @@
 // Starts the real servers the tests talk to (once per test run, from vitest's globalSetup) and says where they are.
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
 export interface S3Server {
   readonly endpoint: string
@@ -18,7 +19,7 @@ export const s3: S3Server = {
   bucket: "test-bucket"
 }
 
-const scripts = path.resolve(__dirname, "../../scripts")
+const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts")
 
 const run = (script: string, command: string) =>
   execFileSync("bash", [path.join(scripts, script), command], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })

@@ -213,3 +213,32 @@ const canonicalQuery = (query: ReadonlyArray<readonly [string, string]> | undefi
     .map(([k, v]) => `${k}=${v}`)
     .join("&")
 }
+
+/**
+ * S3 can answer 200 and still have failed, with the error in the body (CopyObject, CompleteMultipartUpload, and any
+ * response a broken proxy or server mangles). Such an answer is retried when the request is safe to repeat; otherwise
+ * it is reported like a lost response, so a conditional write checks what happened instead of guessing.
+ */
+export const errorIn200 = (
+  context: Context,
+  error: { readonly code: string; readonly message: string | undefined },
+  idempotent: boolean
+): Retryable | StoreError => {
+  const description = `HTTP 200 with an error body: ${error.code}${error.message ? `: ${error.message}` : ""}`
+  return idempotent
+    ? new Retryable(new StoreError({ ...context, description }))
+    : new StoreError({ ...context, description, cause: new TransportError("other", description, undefined, true) })
+}
+
+/** Drops a response body that should be empty, failing if it holds an S3 error. */
+export const discardChecked = (
+  response: Response,
+  context: Context,
+  idempotent: boolean
+): Effect.Effect<void, Retryable | StoreError | TransportError> =>
+  header(response.headers, "content-length") === "0"
+    ? response.body.discard
+    : Effect.flatMap(response.body.text, (text) => {
+      const error = Xml.error(text)
+      return error === undefined ? Effect.void : Effect.fail(errorIn200(context, error, idempotent))
+    })
