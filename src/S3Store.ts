@@ -22,9 +22,9 @@ import { ClientConfig } from "./ClientConfig.js"
 import * as Credentials from "./internal/aws/credentials.js"
 import { decode } from "./internal/config.js"
 import * as PlatformTransport from "./internal/http/platform.js"
-import type { Retryable } from "./internal/http/retry.js"
-import type { Body, Response, Transport, TransportError } from "./internal/http/transport.js"
-import { header, isTransportError } from "./internal/http/transport.js"
+import { Retryable } from "./internal/http/retry.js"
+import type { Body, Response, Transport } from "./internal/http/transport.js"
+import { header, isTransportError, TransportError } from "./internal/http/transport.js"
 import * as Undici from "./internal/http/undici.js"
 import * as payloads from "./internal/payload.js"
 import * as S3Client from "./internal/s3/client.js"
@@ -164,6 +164,8 @@ const DEFAULT_PART_CONCURRENCY = 4
 const EAGER_BODY_BYTES = 256 * 1024
 const DELETE_BATCH = 1000
 const UNREAD_BODY_GRACE_MS = 2_000
+// How far back a stray upload (from a create whose answer was lost) may have started, allowing for clock skew.
+const STRAY_WINDOW_MS = 60_000
 const NONE_MATCH_ANY = Symbol.for("effect-obstore/S3Store/noneMatchAny")
 
 const originOf = (url: URL) => `${url.protocol}//${url.host}`
@@ -473,6 +475,25 @@ const makeWith = (
               }
               range = { start: parsed.start, end: parsed.end }
               size = parsed.size
+              // The server must answer the range that was asked for: anything else would hand back wrong bytes.
+              const expected = options.range === undefined
+                ? undefined
+                : ObjectStore.resolveRange(options.range, size, ctx)
+              if (
+                expected === undefined || Either.isLeft(expected) || expected.right.start !== range.start ||
+                expected.right.end !== range.end
+              ) {
+                return Effect.zipRight(
+                  response.body.discard,
+                  Effect.fail(
+                    malformed(
+                      ctx,
+                      `asked for ${options.range === undefined ? "the whole object" : rangeHeader(options.range)}, ` +
+                        `the server answered content-range ${headerText(response, "content-range")}`
+                    )
+                  )
+                )
+              }
             } else {
               if (!Number.isSafeInteger(length) || length < 0) {
                 return Effect.zipRight(
@@ -511,10 +532,24 @@ const makeWith = (
             }
             const whole = response.status !== 206 && options.range !== undefined
             if (whole || range.end - range.start <= EAGER_BODY_BYTES) {
-              return Effect.map(response.body.bytes, (all) => {
+              const expectedBytes = whole ? size : range.end - range.start
+              return Effect.flatMap(response.body.bytes, (all) => {
+                // A body that ended early (or ran long) is a broken read, and a GET is safe to send again.
+                if (all.byteLength !== expectedBytes) {
+                  return Effect.fail(
+                    new Retryable(
+                      new StoreError({
+                        ...ctx,
+                        description: `the body has ${all.byteLength} bytes, the response announced ${expectedBytes}`
+                      })
+                    )
+                  )
+                }
                 const data = whole ? all.subarray(range.start, range.end) : all
                 const bytes = Effect.succeed(data)
-                return ObjectStore.makeGetResult({ meta, range, attributes, stream: Stream.succeed(data), bytes })
+                return Effect.succeed(
+                  ObjectStore.makeGetResult({ meta, range, attributes, stream: Stream.succeed(data), bytes })
+                )
               })
             }
             // A result dropped unread must not hold its connection: if the body is not being read soon, let it
@@ -796,6 +831,63 @@ const makeWith = (
         (response) => response.body.discard
       ).pipe(Effect.ignore)
 
+    const listUploads = (
+      prefix: string
+    ): Effect.Effect<
+      ReadonlyArray<{ readonly key: string; readonly uploadId: string; readonly initiated: Date }>,
+      StoreError | Unauthenticated
+    > => {
+      const ctx = { store: STORE, method: "listMultipartUploads", path: prefix }
+      const page = (
+        keyMarker: string | undefined,
+        uploadIdMarker: string | undefined
+      ): Effect.Effect<
+        ReadonlyArray<{ readonly key: string; readonly uploadId: string; readonly initiated: Date }>,
+        StoreError | Unauthenticated
+      > => {
+        const query: Array<readonly [string, string]> = [["uploads", ""]]
+        if (prefix !== "") query.push(["prefix", prefix])
+        if (keyMarker !== undefined) query.push(["key-marker", keyMarker])
+        if (uploadIdMarker !== undefined) query.push(["upload-id-marker", uploadIdMarker])
+        return mapFailure(
+          client.execute({ method: "GET", query, idempotent: true }, ctx, (response) =>
+            Effect.flatMap(response.body.text, (text) => {
+              const result = Xml.child(Xml.parse(text), "ListMultipartUploadsResult")
+              if (result === undefined) return Effect.fail(malformed(ctx, "ListMultipartUploads returned no result"))
+              const uploads = Xml.list(result, "Upload").map((u) => ({
+                key: Xml.text(u, "Key") ?? "",
+                uploadId: Xml.text(u, "UploadId") ?? "",
+                initiated: new Date(Xml.text(u, "Initiated") ?? 0)
+              }))
+              const next = Xml.text(result, "IsTruncated") === "true"
+                ? [Xml.text(result, "NextKeyMarker"), Xml.text(result, "NextUploadIdMarker")] as const
+                : undefined
+              return next === undefined || next[0] === undefined
+                ? Effect.succeed(uploads)
+                : Effect.map(page(next[0], next[1]), (more) => [...uploads, ...more])
+            })),
+          (failure) => {
+            const e = accessError(ctx, failure)
+            return e._tag === "PermissionDenied" ? new StoreError({ ...e, description: e.message }) : e
+          }
+        )
+      }
+      return page(undefined, undefined)
+    }
+
+    const abortStrays = (path: string, since: number) =>
+      Effect.flatMap(
+        Effect.orElseSucceed(listUploads(path), () => []),
+        (uploads) =>
+          Effect.forEach(
+            uploads.filter((u) =>
+              u.key === path && u.initiated.getTime() >= since
+            ),
+            (u) => abortUpload(path, u.uploadId),
+            { discard: true }
+          )
+      )
+
     const multipartPut = <E>(
       path: string,
       first: ReadonlyArray<Uint8Array>,
@@ -806,20 +898,31 @@ const makeWith = (
     ) => {
       const ctx = { store: STORE, method: "put", path }
       const { "if-none-match": ifNoneMatch, "if-match": ifMatch, ...createHeaders } = headers
-      const create = mapFailure(
+      const garbled = new TransportError("other", "CreateMultipartUpload returned no UploadId", undefined, true)
+      const createOnce = mapFailure(
         client.execute(
-          { method: "POST", key: path, query: [["uploads", ""]], headers: createHeaders, idempotent: true },
+          // Not repeated blindly: a create whose answer is lost has started an upload nobody knows the id of.
+          { method: "POST", key: path, query: [["uploads", ""]], headers: createHeaders, idempotent: false },
           ctx,
           (response) =>
             Effect.flatMap(response.body.text, (text) => {
               const uploadId = Xml.text(Xml.child(Xml.parse(text), "InitiateMultipartUploadResult"), "UploadId")
               return uploadId === undefined || uploadId === ""
-                ? Effect.fail(malformed(ctx, "CreateMultipartUpload returned no UploadId"))
+                ? Effect.fail(new StoreError({ ...ctx, description: garbled.description, cause: garbled }))
                 : Effect.succeed(uploadId)
             })
         ),
         (failure) => accessError(ctx, failure)
       )
+      // After a lost or unreadable answer, abort the uploads of this key started since the attempt (the one whose
+      // id never arrived), then start again.
+      const create = (tries: number): Effect.Effect<string, PermissionDenied | Unauthenticated | StoreError> =>
+        Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+          Effect.catchIf(createOnce, (e): e is StoreError => isLostResponse(e), (lost) =>
+            Effect.zipRight(
+              abortStrays(path, startedAt - STRAY_WINDOW_MS),
+              tries >= config.retry.maxRetries ? Effect.fail(lost) : create(tries + 1)
+            )))
       const uploadPart = (uploadId: string, part: Uint8Array, number: number) =>
         mapFailure(
           client.execute(
@@ -842,11 +945,14 @@ const makeWith = (
               )
             }
           ),
-          (failure) => accessError(ctx, failure)
+          (failure) =>
+            accessError(ctx, failure)
         )
       const complete = (uploadId: string, eTags: ReadonlyArray<string>) => {
         const body = "<CompleteMultipartUpload>" +
-          eTags.map((eTag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${Xml.escape(eTag)}</ETag></Part>`).join(
+          eTags.map((eTag, i) =>
+            `<Part><PartNumber>${i + 1}</PartNumber><ETag>${Xml.escape(eTag)}</ETag></Part>`
+          ).join(
             ""
           ) +
           "</CompleteMultipartUpload>"
@@ -861,7 +967,8 @@ const makeWith = (
               query: [["uploadId", uploadId]],
               headers: { ...conditional, "content-type": "application/xml" },
               body,
-              idempotent: mode === "overwrite"
+              // Completing twice fails (the upload is gone): a lost answer is checked below instead.
+              idempotent: false
             },
             ctx,
             (response) =>
@@ -870,7 +977,7 @@ const makeWith = (
                 (text): Effect.Effect<ObjectStore.PutResult, StoreError | Retryable> => {
                   // S3 can answer 200 and still fail: the error is in the body.
                   const error = Xml.error(text)
-                  if (error !== undefined) return Effect.fail(S3Client.errorIn200(ctx, error, mode === "overwrite"))
+                  if (error !== undefined) return Effect.fail(S3Client.errorIn200(ctx, error, false))
                   const result = Xml.child(Xml.parse(text), "CompleteMultipartUploadResult")
                   const eTag = Xml.text(result, "ETag")
                   return Effect.succeed({
@@ -883,14 +990,37 @@ const makeWith = (
           putFailure(ctx, mode)
         )
       }
+      // The ETag S3 gives a completed upload: the MD5 of the parts' MD5s, and the number of parts.
+      const multipartETag = (eTags: ReadonlyArray<string>) => {
+        const hash = createHash("md5")
+        for (const eTag of eTags) hash.update(Buffer.from(eTag.replace(/"/g, ""), "hex"))
+        return `"${hash.digest("hex")}-${eTags.length}"`
+      }
+      // After a lost (or error-in-200) answer, the object tells whether the upload was completed.
+      const completeChecked = (
+        uploadId: string,
+        eTags: ReadonlyArray<string>,
+        tries: number
+      ): ReturnType<typeof complete> =>
+        Effect.catchIf(complete(uploadId, eTags), (e): e is StoreError =>
+          isLostResponse(e), (lost) =>
+          Effect.flatMap(Effect.either(headObject(path)), (head) =>
+            Either.isRight(head) && head.right.eTag?.replace(/"/g, "") === multipartETag(eTags).replace(/"/g, "")
+              ? Effect.succeed({ eTag: head.right.eTag, version: head.right.version })
+              : tries < config.retry.maxRetries
+              ? completeChecked(uploadId, eTags, tries + 1)
+              : Effect.fail(lost)))
       return Effect.acquireUseRelease(
-        create,
+        create(0),
         (uploadId) =>
           Stream.concat(Stream.fromIterable(first), rest).pipe(
             Stream.zipWithIndex,
-            Stream.mapEffect(([part, index]) => uploadPart(uploadId, part, index + 1), { concurrency }),
+            Stream.mapEffect(([part, index]) =>
+              uploadPart(uploadId, part, index + 1), { concurrency }),
             Stream.runCollect,
-            Effect.flatMap((eTags) => complete(uploadId, Array.from(eTags))),
+            Effect.flatMap((eTags) =>
+              completeChecked(uploadId, Array.from(eTags), 0)
+            ),
             // RGW leaves the CompleteMultipartUpload ETag empty; HEAD has the right one.
             Effect.flatMap((result) =>
               result.eTag !== undefined
@@ -998,7 +1128,9 @@ const makeWith = (
         client.execute({ method: "GET", query, idempotent: true }, ctx, (response) =>
           Effect.flatMap(response.body.text, (text): Effect.Effect<Page, StoreError> => {
             const page = parseListPage(text)
-            if (typeof page === "string") return Effect.fail(malformed(ctx, `ListObjectsV2: ${page}`))
+            if (typeof page === "string") {
+              return Effect.fail(malformed(ctx, `ListObjectsV2: ${page}`))
+            }
             const objects: Array<ObjectStore.ObjectMeta> = []
             for (const entry of page.contents) {
               const size = Number(entry.size)
@@ -1029,7 +1161,8 @@ const makeWith = (
             }
             return Effect.succeed({ objects, commonPrefixes, next: truncated ? next : undefined })
           })),
-        (failure) => accessError(ctx, failure)
+        (failure) =>
+          accessError(ctx, failure)
       )
     }
 
@@ -1174,27 +1307,13 @@ const makeWith = (
       return Effect.forEach(batches, deleteBatch, { concurrency: 4, discard: true })
     }
 
-    const listMultipartUploads = (prefix?: string) => {
-      const ctx = { store: STORE, method: "listMultipartUploads" }
-      const query: Array<readonly [string, string]> = [["uploads", ""]]
-      const full = ObjectPath.join(
-        config.prefix === undefined ? "" : config.prefix.replace(/^\/|\/$/g, ""),
-        prefix ?? ""
+    const listMultipartUploads = (prefix?: string) =>
+      Effect.map(
+        listUploads(
+          ObjectPath.join(config.prefix === undefined ? "" : config.prefix.replace(/^\/|\/$/g, ""), prefix ?? "")
+        ),
+        (uploads) => uploads.map(({ key, uploadId }) => ({ key, uploadId }))
       )
-      if (full !== "") query.push(["prefix", full])
-      return mapFailure(
-        client.execute({ method: "GET", query, idempotent: true }, ctx, (response) =>
-          Effect.map(response.body.text, (text) =>
-            Xml.list(Xml.child(Xml.parse(text), "ListMultipartUploadsResult"), "Upload").map((u) => ({
-              key: Xml.text(u, "Key") ?? "",
-              uploadId: Xml.text(u, "UploadId") ?? ""
-            })))),
-        (failure) => {
-          const e = accessError(ctx, failure)
-          return e._tag === "PermissionDenied" ? new StoreError({ ...e, description: e.message }) : e
-        }
-      )
-    }
 
     const base = ObjectStore.make({
       name: STORE,
