@@ -39,7 +39,8 @@ const describe = (
   what: string,
   description: string | undefined
 ): string => {
-  const where = self.path === undefined ? "" : ` "${self.path}"`
+  // JSON quoting escapes control characters: a path with a newline cannot forge a log line.
+  const where = self.path === undefined ? "" : ` ${JSON.stringify(self.path).replace(/\u007f/g, "\\u007f")}`
   return `${self.store}.${self.method}${where}: ${what}${description === undefined ? "" : ` (${description})`}`
 }
 

@@ -72,7 +72,27 @@ const Endpoint = Schema.String.pipe(
   })
 )
 
-const Secret = Schema.Redacted(Schema.String)
+// A secret of the wrong type must not be echoed in the error that says so.
+const Secret = Schema.Redacted(
+  Schema.String.annotations({ message: () => "expected a string (the value is not shown: it is a secret)" })
+)
+
+// Literals whose error names every allowed value (the default names only the first).
+const oneOf = <const L extends ReadonlyArray<string>>(...values: L) =>
+  Schema.Literal(...values).annotations({
+    message: (issue) => ({
+      message: `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${
+        JSON.stringify(issue.actual)
+      }`,
+      override: true
+    })
+  })
+
+const Region = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+    message: () => "a region is letters, digits, dots, dashes and underscores, like \"eu-west-1\""
+  })
+)
 
 /**
  * The configuration of an S3 store. Secrets are `Redacted` from the moment they are decoded.
@@ -82,7 +102,7 @@ const Secret = Schema.Redacted(Schema.String)
  */
 export class S3Config extends Schema.Class<S3Config>("effect-obstore/S3Config")({
   bucket: BucketName,
-  region: Schema.optionalWith(Schema.NonEmptyString, { default: () => "us-east-1" }),
+  region: Schema.optionalWith(Region, { default: () => "us-east-1" }),
   /** Default `https://s3.{region}.amazonaws.com`. */
   endpoint: Schema.optional(Endpoint),
   accessKeyId: Schema.optional(Secret),
@@ -97,23 +117,25 @@ export class S3Config extends Schema.Class<S3Config>("effect-obstore/S3Config")(
   /** Sign `UNSIGNED-PAYLOAD` instead of hashing request bodies (saves CPU; TLS protects the body). */
   unsignedPayload: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** Send a checksum of every uploaded body for the server to verify. */
-  checksumAlgorithm: Schema.optional(Schema.Literal("SHA256")),
+  checksumAlgorithm: Schema.optional(oneOf("SHA256")),
   /**
    * How conditional puts are sent: `etag` sends `If-Match` with the ETag as returned (AWS), `etag-unquoted` without
    * its quotes (Ceph RADOS Gateway), `disabled` refuses create/update modes with `NotSupported`.
    */
-  conditionalPut: Schema.optionalWith(Schema.Literal("etag", "etag-unquoted", "disabled"), { default: () => "etag" }),
+  conditionalPut: Schema.optionalWith(oneOf("etag", "etag-unquoted", "disabled"), { default: () => "etag" }),
   /**
    * How `copy`/`rename` with `overwrite: false` are done: `header` sends `If-None-Match: *` (for servers that honour
    * it on CopyObject); `disabled` (default) fails with `NotSupported` rather than risk overwriting.
    */
-  copyIfNotExists: Schema.optionalWith(Schema.Literal("header", "disabled"), { default: () => "disabled" }),
+  copyIfNotExists: Schema.optionalWith(oneOf("header", "disabled"), { default: () => "disabled" }),
   /** Send `x-amz-request-payer: requester`. */
   requestPayer: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  serverSideEncryption: Schema.optional(Schema.Literal("AES256", "aws:kms", "aws:kms:dsse")),
+  serverSideEncryption: Schema.optional(oneOf("AES256", "aws:kms", "aws:kms:dsse")),
   sseKmsKeyId: Schema.optional(Schema.String),
   client: Schema.optionalWith(ClientConfig, { default: () => ClientConfig.make({}) }),
-  retry: Schema.optionalWith(RetryConfig, { default: () => RetryConfig.make({}) })
+  retry: Schema.optionalWith(RetryConfig, {
+    default: () => RetryConfig.make({})
+  })
 }) {}
 
 /**
@@ -158,6 +180,7 @@ export class S3Store extends Context.Tag("effect-obstore/S3Store")<S3Store, {
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024
 const MIN_PART_SIZE = 5 * 1024 * 1024
+const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 const DEFAULT_PART_CONCURRENCY = 4
 // Bodies up to this size are read before `get` returns: nothing stays open if the result is dropped unread, and a
 // break while reading is retried with the request.
@@ -238,6 +261,11 @@ const makeWith = (
     }
     if (config.serverSideEncryption === undefined && config.sseKmsKeyId !== undefined) {
       return yield* Effect.fail(invalid("sseKmsKeyId", "needs serverSideEncryption \"aws:kms\" or \"aws:kms:dsse\""))
+    }
+    if (config.sessionToken !== undefined && config.accessKeyId === undefined) {
+      return yield* Effect.fail(
+        invalid("sessionToken", "a session token goes with accessKeyId and secretAccessKey; set them too")
+      )
     }
     const hasKey = config.accessKeyId !== undefined
     if (hasKey !== (config.secretAccessKey !== undefined)) {
@@ -1046,6 +1074,25 @@ const makeWith = (
       const headers = putHeaders(options, ctx)
       if (Either.isLeft(headers)) return Effect.fail(headers.left)
       const mode = options.mode ?? "overwrite"
+      const multipart = typeof options.multipart === "object" ? options.multipart : {}
+      const partSize = multipart.partSize ?? DEFAULT_PART_SIZE
+      const concurrency = multipart.concurrency ?? DEFAULT_PART_CONCURRENCY
+      if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+        return Effect.fail(
+          new StoreError({
+            ...ctx,
+            description: `multipart.partSize must be a whole number of bytes from 5 MiB to 5 GiB, got ${partSize}`
+          })
+        )
+      }
+      if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+        return Effect.fail(
+          new StoreError({
+            ...ctx,
+            description: `multipart.concurrency must be a positive integer, got ${concurrency}`
+          })
+        )
+      }
       const inMemory = payloads.inMemory(payload)
       if (inMemory !== undefined || options.multipart === false) {
         return Effect.flatMap(
@@ -1054,17 +1101,6 @@ const makeWith = (
             : ObjectStore.payloadBytes(payload, ctx),
           (body) => putObject(path, body, headers.right, mode)
         )
-      }
-      const multipart = typeof options.multipart === "object" ? options.multipart : {}
-      const partSize = multipart.partSize ?? DEFAULT_PART_SIZE
-      const concurrency = multipart.concurrency ?? DEFAULT_PART_CONCURRENCY
-      if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
-        return Effect.fail(
-          new StoreError({ ...ctx, description: `multipart.partSize must be an integer >= ${MIN_PART_SIZE} (5 MiB)` })
-        )
-      }
-      if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-        return Effect.fail(new StoreError({ ...ctx, description: "multipart.concurrency must be a positive integer" }))
       }
       const parts = toParts(ObjectStore.payloadStream(payload, ctx), partSize)
       // Look at the first two parts: a payload of one part or less goes up in a single PutObject.
@@ -1126,10 +1162,11 @@ const makeWith = (
       if (startAfter !== undefined) query.push(["start-after", startAfter])
       return mapFailure(
         client.execute({ method: "GET", query, idempotent: true }, ctx, (response) =>
-          Effect.flatMap(response.body.text, (text): Effect.Effect<Page, StoreError> => {
+          Effect.flatMap(response.body.text, (text): Effect.Effect<Page, StoreError | Retryable> => {
             const page = parseListPage(text)
+            // A listing is safe to ask for again: an unreadable page is retried like a broken connection.
             if (typeof page === "string") {
-              return Effect.fail(malformed(ctx, `ListObjectsV2: ${page}`))
+              return Effect.fail(new Retryable(malformed(ctx, `ListObjectsV2: ${page}`)))
             }
             const objects: Array<ObjectStore.ObjectMeta> = []
             for (const entry of page.contents) {
@@ -1358,7 +1395,7 @@ const makeWith = (
           region: config.region,
           service: "s3",
           date: new Date(now),
-          expiresIn: Math.floor(Duration.toSeconds(expiresIn))
+          expiresIn: Duration.toSeconds(expiresIn)
         })
         url.search = signed.queryString
         return url
@@ -1366,9 +1403,14 @@ const makeWith = (
 
     const sign =
       ((method: Signer.SignMethod, paths: string | ReadonlyArray<string>, expiresInInput: Duration.DurationInput) => {
-        const expiresIn = Duration.decode(expiresInInput)
+        const decoded = Duration.decodeUnknown(expiresInInput)
+        const expiresIn = Option.getOrElse(decoded, () => Duration.zero)
         const seconds = Duration.toSeconds(expiresIn)
-        const problem = expiresInProblem(Math.floor(seconds))
+        const problem = Option.isNone(decoded)
+          ? `expected a duration such as "1 hour" or milliseconds, got ${JSON.stringify(String(expiresInInput))}`
+          : Number.isFinite(seconds) && !Number.isInteger(seconds)
+          ? `expiresIn must be whole seconds between 1 and 604800 (7 days), got ${seconds} s`
+          : expiresInProblem(seconds)
         const effect: Effect.Effect<URL | ReadonlyArray<URL>, Signer.SignError> = problem !== undefined
           ? Effect.fail(new InvalidConfig({ store: STORE, method: "sign", field: "expiresIn", description: problem }))
           : typeof paths === "string"

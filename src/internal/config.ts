@@ -6,6 +6,10 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfig } from "../ObjectStoreError.js"
 
+// Schema's words for a nested object given as something else mean nothing to a user.
+const plain = (message: string): string =>
+  message.replace(/^Expected (?:Struct|\{[^]*\}) \(Encoded side\), actual /, "expected an object, got ")
+
 export const decode = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
@@ -20,7 +24,7 @@ export const decode = <A, I>(
           store,
           method: "make",
           ...(field === undefined ? {} : { field }),
-          description: issue?.message ?? "invalid configuration"
+          description: plain(issue?.message ?? "invalid configuration")
         })
       )
     },

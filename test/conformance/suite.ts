@@ -375,7 +375,11 @@ export const conformance = (
               assert.strictEqual(error.store, store)
               assert.strictEqual(error.method, method)
               assert.strictEqual(error.path, bad)
-              assert.include(error.message, `"${bad}"`, "the message names the path")
+              assert.include(
+                error.message,
+                JSON.stringify(bad).replace(/\u007f/g, "\\u007f"),
+                "the message names the path (JSON-quoted, so control characters are escaped)"
+              )
             }
             assert.strictEqual(yield* readText(good), "good", "the valid object is untouched")
             assert.deepStrictEqual(yield* listPaths(dir), [good], "nothing else was written")

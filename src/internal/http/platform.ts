@@ -1,4 +1,5 @@
 // The transport over any @effect/platform HttpClient the user provides: custom TLS, proxies, other runtimes.
+import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -9,14 +10,22 @@ import type { ClientConfig } from "../../ClientConfig.js"
 import type { Request, Response, Transport } from "./transport.js"
 import { TransportError } from "./transport.js"
 
+// The platform's errors hold the request, and with it the Authorization header: keep only what they say, so no
+// printed error, log line or span carries a credential.
 const fail = (sent: boolean, what: string) => (cause: unknown) => {
-  const message = cause instanceof Error ? cause.message : String(cause)
-  const kind = (cause as { _tag?: unknown } | null)?._tag === "TimeoutException" ? "timeout" : "other"
-  return new TransportError(kind, `${what}: ${message}`, cause, sent)
+  const error = cause as { _tag?: unknown; message?: unknown; reason?: unknown; cause?: { message?: unknown } } | null
+  const inner = typeof error?.cause?.message === "string" ? error.cause.message : undefined
+  const message = inner ?? (typeof error?.message === "string" ? error.message : String(cause))
+  const kind = error?._tag === "TimeoutException" ? "timeout" : "other"
+  return new TransportError(kind, `${what}: ${message}`, { reason: error?._tag ?? error?.reason, message }, sent)
 }
 
+const SECRET_HEADERS = ["authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key", "x-goog-api-key"]
+
 export const make = (config: ClientConfig): Effect.Effect<Transport, never, HttpClient.HttpClient> =>
-  Effect.map(HttpClient.HttpClient, (client): Transport => {
+  Effect.map(HttpClient.HttpClient, (platformClient): Transport => {
+    // Each operation has a span of its own already; the platform's per-request span would record request headers.
+    const client = HttpClient.withTracerDisabledWhen(platformClient, () => true)
     const defaults = { ...config.defaultHeaders, "user-agent": config.userAgent }
     const send = (request: Request) => {
       // The body's content type must be the request's own: the platform client sends the body's, and a signed
@@ -35,6 +44,7 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Http
       )
       const what = `${request.method} ${request.path}`
       return client.execute(httpRequest).pipe(
+        Effect.locally(Headers.currentRedactedNames, SECRET_HEADERS),
         Effect.timeout(Duration.sum(config.timeout, config.connectTimeout)),
         Effect.mapError(fail(true, what)),
         Effect.map((response): Response => ({
