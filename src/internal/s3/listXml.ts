@@ -31,18 +31,16 @@ const decode = (s: string): string =>
         ? String.fromCodePoint(parseInt(dec, 10))
         : NAMED[name as string])
 
-/** The text of the first `<name>…</name>` between `from` and `to`, or undefined. */
-const element = (xml: string, name: string, from: number, to: number): string | undefined => {
-  const open = xml.indexOf("<" + name + ">", from)
-  if (open === -1 || open >= to) {
+/** The text of the first `<name>…</name>` in `block`, or undefined. */
+const element = (block: string, name: string): string | undefined => {
+  const open = block.indexOf("<" + name + ">")
+  if (open === -1) {
     // An empty element may be written `<name/>`.
-    const empty = xml.indexOf("<" + name + "/>", from)
-    return empty !== -1 && empty < to ? "" : undefined
+    return block.indexOf("<" + name + "/>") === -1 ? undefined : ""
   }
   const start = open + name.length + 2
-  const close = xml.indexOf("</" + name + ">", start)
-  if (close === -1 || close > to) return undefined
-  return decode(xml.slice(start, close))
+  const close = block.indexOf("</" + name + ">", start)
+  return close === -1 ? undefined : decode(block.slice(start, close))
 }
 
 /** Parses a ListBucketResult; a string says what is wrong with the document. */
@@ -55,9 +53,13 @@ export const parseListPage = (xml: string): ListPage | string => {
   // Top-level fields come before, between or after the repeated elements: read them outside those blocks.
   let outside = ""
   let at = root
+  // Where the next element of each kind starts; searched again only once passed, so a page without one kind
+  // is not rescanned to its end for every element of the other (which made the scan quadratic).
+  let nextContents = -2
+  let nextPrefix = -2
   for (;;) {
-    const nextContents = xml.indexOf("<Contents>", at)
-    const nextPrefix = xml.indexOf("<CommonPrefixes>", at)
+    if (nextContents !== -1 && nextContents < at) nextContents = xml.indexOf("<Contents>", at)
+    if (nextPrefix !== -1 && nextPrefix < at) nextPrefix = xml.indexOf("<CommonPrefixes>", at)
     const next = nextContents === -1
       ? nextPrefix
       : nextPrefix === -1
@@ -71,24 +73,26 @@ export const parseListPage = (xml: string): ListPage | string => {
     if (next === nextContents) {
       const close = xml.indexOf("</Contents>", next)
       if (close === -1 || close > end) return "a Contents element is not closed"
-      const key = element(xml, "Key", next, close)
-      const size = element(xml, "Size", next, close)
-      const lastModified = element(xml, "LastModified", next, close)
+      // Searches stay inside the element (V8 slices share the string): a missing field never scans the page.
+      const block = xml.slice(next, close)
+      const key = element(block, "Key")
+      const size = element(block, "Size")
+      const lastModified = element(block, "LastModified")
       if (key === undefined || size === undefined || lastModified === undefined) {
         return "a Contents element lacks Key, Size or LastModified"
       }
-      contents.push({ key, size, lastModified, eTag: element(xml, "ETag", next, close) })
+      contents.push({ key, size, lastModified, eTag: element(block, "ETag") })
       at = close + 11
     } else {
       const close = xml.indexOf("</CommonPrefixes>", next)
       if (close === -1 || close > end) return "a CommonPrefixes element is not closed"
-      const prefix = element(xml, "Prefix", next, close)
+      const prefix = element(xml.slice(next, close), "Prefix")
       if (prefix === undefined) return "a CommonPrefixes element lacks its Prefix"
       commonPrefixes.push(prefix)
       at = close + 17
     }
   }
-  const truncated = element(outside, "IsTruncated", 0, outside.length)
+  const truncated = element(outside, "IsTruncated")
   if (truncated !== undefined && truncated !== "true" && truncated !== "false") {
     return `IsTruncated is neither true nor false: ${JSON.stringify(truncated)}`
   }
@@ -96,6 +100,6 @@ export const parseListPage = (xml: string): ListPage | string => {
     contents,
     commonPrefixes,
     isTruncated: truncated === "true",
-    nextContinuationToken: element(outside, "NextContinuationToken", 0, outside.length)
+    nextContinuationToken: element(outside, "NextContinuationToken")
   }
 }
