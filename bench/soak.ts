@@ -120,6 +120,7 @@ export const main = async (): Promise<void> => {
   const surfaced: Record<string, number> = {}
   let rssPeak = process.memoryUsage().rss
   const rssStart = rssPeak
+  const rssTrail: Array<number> = []
   let socketsPeak = socketsOpen()
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
@@ -263,7 +264,8 @@ export const main = async (): Promise<void> => {
             })
           )
         }
-        void i
+        // RSS at each tenth of the run: flat memory means these do not grow with the number of operations.
+        if (i % Math.max(1, Math.floor(OPS / 10)) === 0) rssTrail.push(Math.round(process.memoryUsage().rss / MiB))
         return Effect.ensuring(op, Effect.sync(() => busy.delete(key)))
       })
 
@@ -328,7 +330,8 @@ export const main = async (): Promise<void> => {
         `${(rssStart / MiB).toFixed(0)} / ${(rssPeak / MiB).toFixed(0)} / ${
           (process.memoryUsage().rss / MiB).toFixed(0)
         } MiB`
-      ]
+      ],
+      ["RSS at each tenth of the run", `${rssTrail.join(", ")} MiB`]
     ]
     const width = Math.max(...rows.map(([k]) => k.length))
     console.log("\nSoak: S3Store through the fault proxy against the RADOS Gateway\n")
