@@ -12,17 +12,11 @@ import * as ObjectStore from "effect-obstore/ObjectStore"
 import { isObjectStoreError } from "effect-obstore/ObjectStoreError"
 import * as S3Store from "effect-obstore/S3Store"
 import * as Signer from "effect-obstore/Signer"
-import { s3 } from "./support/servers.js"
+import { rgwOptions, s3 } from "./support/servers.js"
 
 const options: S3Store.S3Options = {
-  bucket: s3.bucket,
-  region: s3.region,
-  endpoint: s3.endpoint,
-  accessKeyId: s3.accessKeyId,
-  secretAccessKey: s3.secretAccessKey,
-  client: { allowHttp: true },
-  retry: { maxRetries: 0 },
-  conditionalPut: "etag-unquoted"
+  ...rgwOptions,
+  retry: { maxRetries: 0 }
 }
 
 type Services = ObjectStore.ObjectStore | Signer.Signer | S3Store.S3Store

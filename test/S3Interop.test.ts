@@ -22,19 +22,11 @@ import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { gzipSync } from "node:zlib"
-import { s3 } from "./support/servers.js"
+import { rgwOptions, s3 } from "./support/servers.js"
 
 const MiB = 1024 * 1024
 
-const options: S3Store.S3Options = {
-  bucket: s3.bucket,
-  region: s3.region,
-  endpoint: s3.endpoint,
-  accessKeyId: s3.accessKeyId,
-  secretAccessKey: s3.secretAccessKey,
-  client: { allowHttp: true },
-  conditionalPut: "etag-unquoted"
-}
+const options: S3Store.S3Options = rgwOptions
 
 const rgw = S3Store.layer(options)
 

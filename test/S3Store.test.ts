@@ -5,18 +5,9 @@ import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { full } from "./conformance/capabilities.js"
 import { conformance } from "./conformance/suite.js"
-import { s3 } from "./support/servers.js"
+import { rgwOptions, s3 } from "./support/servers.js"
 
-const options: S3Store.S3Options = {
-  bucket: s3.bucket,
-  region: s3.region,
-  endpoint: s3.endpoint,
-  accessKeyId: s3.accessKeyId,
-  secretAccessKey: s3.secretAccessKey,
-  client: { allowHttp: true },
-  // RGW compares If-Match on PUT against the bare ETag.
-  conditionalPut: "etag-unquoted"
-}
+const options: S3Store.S3Options = rgwOptions
 
 const rgw = S3Store.layer(options)
 

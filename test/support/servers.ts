@@ -51,3 +51,14 @@ export const start = (script: string): boolean => {
 export const stop = (script: string): void => {
   run(script, "stop")
 }
+
+/** S3Store options for the test RGW (plain HTTP; RGW compares If-Match on PUT against the bare ETag). */
+export const rgwOptions = {
+  bucket: s3.bucket,
+  region: s3.region,
+  endpoint: s3.endpoint,
+  accessKeyId: s3.accessKeyId,
+  secretAccessKey: s3.secretAccessKey,
+  client: { allowHttp: true },
+  conditionalPut: "etag-unquoted"
+} as const
