@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as payloads from "./internal/payload.js"
 import * as ranges from "./internal/ranges.js"
@@ -23,7 +24,7 @@ import type {
   PutError,
   StreamError
 } from "./ObjectStoreError.js"
-import { InvalidRange, StoreError, withContext } from "./ObjectStoreError.js"
+import { InvalidConfig, InvalidRange, StoreError, withContext } from "./ObjectStoreError.js"
 
 /**
  * The metadata of a stored object.
@@ -707,3 +708,70 @@ export const resolveRange = (
   context: { readonly store: string; readonly method: string; readonly path: string }
 ): Either.Either<ResolvedRange, InvalidRange> =>
   Either.mapLeft(ranges.resolve(range, size), (description) => new InvalidRange({ ...context, description }))
+
+/**
+ * The options `layerFromUrl` passes on to the store it picks (for `s3://`, any `S3Store` option).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FromUrlOptions = Readonly<Record<string, unknown>>
+
+/**
+ * Picks the store from a URL, like obstore's `from_url`: `memory:///`, `file:///absolute/dir`, `s3://bucket/prefix`
+ * (credentials and region from `options` and the usual `AWS_*` environment variables). The store modules are loaded
+ * only when their scheme is used.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromUrl = (
+  url: string,
+  options: FromUrlOptions = {}
+): Layer.Layer<ObjectStore, InvalidConfig | InvalidPath> => {
+  const invalid = (description: string, field = "url") =>
+    Layer.fail(new InvalidConfig({ store: "ObjectStore", method: "layerFromUrl", field, description }))
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return invalid(`not a URL: ${JSON.stringify(url)}`)
+  }
+  const path = decodeURIComponent(parsed.pathname)
+  switch (parsed.protocol) {
+    case "memory:":
+      return Layer.unwrapEffect(Effect.promise(() => import("./MemoryStore.js")).pipe(Effect.map((m) => m.layer)))
+    case "file:":
+      return Layer.unwrapEffect(
+        Effect.promise(() => import("./LocalStore.js")).pipe(
+          Effect.map((m) => m.layer({ ...(options as object), root: path } as Parameters<typeof m.layer>[0]))
+        )
+      )
+    case "s3:":
+    case "s3a:": {
+      const prefix = path.replace(/^\/+|\/+$/g, "")
+      return Layer.unwrapEffect(
+        Effect.promise(() => import("./S3Store.js")).pipe(
+          Effect.map((m) =>
+            Layer.project(
+              m.layerConfig(
+                {
+                  ...(options as object),
+                  bucket: parsed.hostname,
+                  ...(prefix === "" ? {} : { prefix })
+                } as Parameters<typeof m.layerConfig>[0]
+              ),
+              ObjectStore,
+              ObjectStore,
+              (store) => store
+            )
+          )
+        )
+      )
+    }
+    default:
+      return invalid(
+        `unsupported scheme ${JSON.stringify(parsed.protocol)}: use memory:///, file:///dir or s3://bucket/prefix`
+      )
+  }
+}
