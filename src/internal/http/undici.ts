@@ -128,6 +128,23 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
       Effect.async<Response, TransportError>((resume) => {
         const pool = poolFor(request.origin)
         const signal = new Abort()
+        // The whole exchange up to the response headers, sending the body included, gets `timeout`: a server that
+        // stops reading an upload or never answers must not hang the caller. A plain timer is far cheaper than an
+        // Effect race per request.
+        let done = false
+        const timer = setTimeout(() => {
+          if (done) return
+          done = true
+          signal.abort()
+          resume(Effect.fail(
+            new TransportError(
+              "timeout",
+              `${request.method} ${request.path}: no response within ${timeout} ms`,
+              undefined,
+              true
+            )
+          ))
+        }, timeout)
         pool.request(
           {
             origin: request.origin,
@@ -142,6 +159,13 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
             signal: signal as unknown as AbortSignal
           },
           (error, data) => {
+            clearTimeout(timer)
+            if (done) {
+              // Timed out already: let go of a response that came too late.
+              if (error === null) data.body.destroy()
+              return
+            }
+            done = true
             if (error !== null) resume(Effect.fail(transportError(error, true, `${request.method} ${request.path}`)))
             else {
               resume(Effect.succeed({
@@ -152,7 +176,11 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Scop
             }
           }
         )
-        return Effect.sync(() => signal.abort())
+        return Effect.sync(() => {
+          done = true
+          clearTimeout(timer)
+          signal.abort()
+        })
       })
 
     return { send }

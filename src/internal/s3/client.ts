@@ -132,12 +132,23 @@ export const make = (options: ClientOptions): Client => {
       : options.unsignedPayload
       ? UNSIGNED_PAYLOAD
       : sha256Hex(body)
-    const attempt: Effect.Effect<A, E | HttpFailure | Retryable | StoreError | Unauthenticated> = Effect.gen(
-      function*() {
-        const now = yield* Clock.currentTimeMillis
-        const headers: Record<string, string> = { ...options.extraHeaders, ...request.headers, host: target.host }
-        if (options.credentials !== undefined) {
-          const credentials = yield* options.credentials
+    const send = (headers: Record<string, string>, query: string) =>
+      options.transport.send({
+        method: request.method,
+        origin: target.origin,
+        path: query === "" ? path : path + "?" + query,
+        headers,
+        body
+      })
+    const credentials = options.credentials
+    // Plain flatMaps, no generator: this runs for every request.
+    const signedSend = credentials === undefined
+      ? Effect.suspend(() =>
+        send({ ...options.extraHeaders, ...request.headers, host: target.host }, canonicalQuery(request.query))
+      )
+      : Effect.flatMap(credentials, (creds) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const headers: Record<string, string> = { ...options.extraHeaders, ...request.headers, host: target.host }
           const signed = signRequest({
             method: request.method,
             path,
@@ -145,11 +156,9 @@ export const make = (options: ClientOptions): Client => {
             headers,
             payloadHash,
             credentials: {
-              accessKeyId: Redacted.value(credentials.accessKeyId),
-              secretAccessKey: Redacted.value(credentials.secretAccessKey),
-              sessionToken: credentials.sessionToken === undefined
-                ? undefined
-                : Redacted.value(credentials.sessionToken)
+              accessKeyId: Redacted.value(creds.accessKeyId),
+              secretAccessKey: Redacted.value(creds.secretAccessKey),
+              sessionToken: creds.sessionToken === undefined ? undefined : Redacted.value(creds.sessionToken)
             },
             region: options.region,
             service: "s3",
@@ -157,33 +166,9 @@ export const make = (options: ClientOptions): Client => {
             contentSha256Header: true
           })
           Object.assign(headers, signed.headers)
-          return { headers, query: signed.canonicalQuery }
-        }
-        return { headers, query: canonicalQuery(request.query) }
-      }
-    ).pipe(
-      Effect.flatMap(({ headers, query }) =>
-        options.transport.send({
-          method: request.method,
-          origin: target.origin,
-          path: query === "" ? path : path + "?" + query,
-          headers,
-          body
-        }).pipe(
-          // A server that stops reading an upload, or never answers, must not hang the caller: interrupting the
-          // send aborts the request.
-          Effect.timeoutFail({
-            duration: options.timeout,
-            onTimeout: () =>
-              new TransportError(
-                "timeout",
-                `${request.method} ${path}: no response within ${Duration.format(options.timeout)}`,
-                undefined,
-                true
-              )
-          })
-        )
-      ),
+          return send(headers, signed.canonicalQuery)
+        }))
+    const attempt: Effect.Effect<A, E | HttpFailure | Retryable | StoreError | Unauthenticated> = signedSend.pipe(
       Effect.flatMap((response) =>
         response.status >= 300 ? failureOf(response, context, request.idempotent) : handle(response)
       ),
