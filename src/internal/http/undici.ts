@@ -67,8 +67,11 @@ const makeBody = (body: UndiciBody): Body => ({
     return fromReadable(body as unknown as Readable, readError)
   },
   // A small leftover body is read so the connection stays reusable; a big one closes the connection instead.
+  // Not awaited: the connection goes back to the pool when the dump ends, and nobody needs to wait for that.
   get discard() {
-    return Effect.promise(() => body.dump({ limit: 128 * 1024 }).catch(() => undefined))
+    return Effect.sync(() => {
+      body.dump({ limit: 128 * 1024 }).catch(() => undefined)
+    })
   }
 })
 
