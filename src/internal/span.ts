@@ -12,12 +12,14 @@ export const traced = <A, E, R>(
   name: string,
   attributes: Record<string, unknown>
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
-    !enabled ? effect : Effect.flatMap(
+  Effect.withFiberRuntime<A, E, R>((fiber) =>
+    !fiber.getFiberRef(FiberRef.currentTracerEnabled) ? effect : Effect.flatMap(
       Effect.makeSpan(name, { attributes, captureStackTrace: false }),
       (span) =>
-        Effect.onExit(effect, (exit) =>
-          Effect.clockWith((clock: Clock.Clock) =>
-            Effect.sync(() => span.end(clock.unsafeCurrentTimeNanos(), exit))
-          ))
-    ))
+        Effect.onExit(
+          effect,
+          (exit) =>
+            Effect.clockWith((clock: Clock.Clock) => Effect.sync(() => span.end(clock.unsafeCurrentTimeNanos(), exit)))
+        )
+    )
+  )
