@@ -302,7 +302,6 @@ const makeWith = (
       region: config.region,
       credentials,
       retry: config.retry,
-      timeout: config.client.timeout,
       unsignedPayload: config.unsignedPayload,
       extraHeaders
     })

@@ -1,7 +1,6 @@
 // The S3 request engine: builds the URL, signs each attempt, sends through the shared transport, retries what is
 // safe to retry and turns error responses into an HttpFailure the operations map to their own errors.
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
@@ -79,8 +78,6 @@ export interface ClientOptions {
   readonly region: string
   readonly credentials: CredentialProvider | undefined
   readonly retry: RetryConfig
-  /** Time allowed for one attempt to be sent and answered with headers (the body has its own idle timeout). */
-  readonly timeout: Duration.Duration
   readonly unsignedPayload: boolean
   /** Headers added to every request (and signed): requester pays, server-side encryption, ... */
   readonly extraHeaders: Record<string, string>
