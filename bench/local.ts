@@ -210,16 +210,27 @@ const memoryOps = async (tracing: boolean): Promise<Row> => {
         ),
       { discard: true }
     ))
-  const [oursSeconds, baselineSeconds] = await interleave(ours, baseline)
+  // CPU time of this process beside wall time: on a shared machine the wall clock also counts other processes.
+  let cpuMicros = 0
+  const oursCpu = async () => {
+    const before = process.cpuUsage()
+    await ours()
+    const used = process.cpuUsage(before)
+    cpuMicros = Math.min(cpuMicros === 0 ? Infinity : cpuMicros, used.user + used.system)
+  }
+  const [oursSeconds, baselineSeconds] = await interleave(oursCpu, baseline)
   const slowdown = oursSeconds / baselineSeconds
+  const rate = MEMORY_OPS / oursSeconds
   const opsPerSecond = (s: number) => `${Math.round(MEMORY_OPS / s).toLocaleString("en-US")} put+get/s`
+  // The cloud-core issue's target, for the traced row: the contract layer's overhead per operation.
+  const target = tracing ? 100_000 : undefined
   return {
     name: `MemoryStore 1 KiB put + get${tracing ? "" : " (tracer off)"}`,
-    ours: opsPerSecond(oursSeconds),
+    ours: `${opsPerSecond(oursSeconds)} (cpu: ${opsPerSecond(cpuMicros / 1e6)})`,
     baseline: `${opsPerSecond(baselineSeconds)} (Map in Effect.sync)`,
     ratio: `${slowdown.toFixed(2)}x slower`,
-    target: "<= 3x slower",
-    pass: slowdown <= 3
+    target: target === undefined ? "(for comparison)" : `>= ${target.toLocaleString("en-US")} put+get/s`,
+    pass: target === undefined ? true : rate >= target
   }
 }
 

@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as internal from "./internal/objectStore.js"
 import * as payloads from "./internal/payload.js"
 import { checkPreconditions } from "./internal/preconditions.js"
 import * as ObjectPath from "./ObjectPath.js"
@@ -25,6 +26,14 @@ interface Entry {
 }
 
 const STORE = "MemoryStore"
+
+const conditional = (options: ObjectStore.GetOptions) =>
+  options.ifMatch !== undefined || options.ifNoneMatch !== undefined || options.ifModifiedSince !== undefined ||
+  options.ifUnmodifiedSince !== undefined
+
+// A fresh copy of a whole object, made when the body is read. Stored bytes are never handed out: a caller mutating
+// its buffer must not change the store.
+const copyOf = (entry: Entry): Effect.Effect<Uint8Array> => Effect.sync(() => new Uint8Array(entry.data))
 
 // The store's own copy of a payload. Small ones go through Node's Buffer pool: allocating a fresh ArrayBuffer for
 // each 1 KiB put was a fifth of a put's time. Stored buffers are never handed out (get copies), so sharing a pool
@@ -67,16 +76,23 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
 
   const get: ObjectStore.Backend["get"] = (path, options) =>
     Effect.suspend((): Effect.Effect<ObjectStore.GetResult, GetError> => {
-      const context = { store: STORE, method: "get", path }
       const entry = objects.get(path)
-      if (entry === undefined) return Effect.fail(new NotFound(context))
+      if (entry === undefined) return Effect.fail(new NotFound({ store: STORE, method: "get", path }))
+      const meta = metaOf(path, entry)
+      const size = entry.data.byteLength
+      // The common case first: the whole object, no conditions.
+      if (
+        options.range === undefined && options.version === undefined && options.head !== true &&
+        !conditional(options)
+      ) {
+        return Effect.succeed(internal.unsafeGetResult(meta, { start: 0, end: size }, entry.attributes, copyOf(entry)))
+      }
+      const context = { store: STORE, method: "get", path }
       if (options.version !== undefined) {
         return Effect.fail(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
       }
-      const meta = metaOf(path, entry)
       const failed = checkPreconditions(meta, options, context)
       if (failed !== undefined) return Effect.fail(failed)
-      const size = entry.data.byteLength
       let range: ObjectStore.ResolvedRange = { start: 0, end: size }
       if (options.range !== undefined) {
         const resolved = ObjectStore.resolveRange(options.range, size, context)
@@ -115,12 +131,15 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     data: Uint8Array,
     options: ObjectStore.PutOptions
   ): Either.Either<ObjectStore.PutResult, AlreadyExists | PreconditionFailed | NotSupported> => {
+    const mode = options.mode
+    if (mode === undefined || mode === "overwrite") {
+      return Either.right({ eTag: store(path, data, options.attributes ?? {}, options.tags ?? {}) })
+    }
     const context = { store: STORE, method: "put", path }
-    const mode = options.mode ?? "overwrite"
     const existing = objects.get(path)
     if (mode === "create") {
       if (existing !== undefined) return Either.left(new AlreadyExists(context))
-    } else if (mode !== "overwrite") {
+    } else {
       if (mode.version !== undefined) {
         return Either.left(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
       }
@@ -140,6 +159,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
   }
 
   const put: ObjectStore.Backend["put"] = (path, payload, options) => {
+    if (payload instanceof Uint8Array) return Effect.suspend(() => write(path, Buffer.from(payload), options))
     const chunks = payloads.inMemory(payload)
     // In-memory payloads are copied and stored in one step.
     if (chunks !== undefined) return Effect.suspend(() => write(path, keep(chunks), options))
@@ -197,6 +217,27 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     rename,
     delete: del
   })
+}
+
+/**
+ * Reads a `memory:` URL (`memory:///`, as obstore names an in-memory store). A memory store has no location, so
+ * a host, path, query or fragment is refused; the left is why.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseUrl = (input: string): Either.Either<{}, string> => {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    return Either.left(`not a URL: ${JSON.stringify(input)}`)
+  }
+  if (url.protocol !== "memory:") return Either.left(`not a memory URL: ${JSON.stringify(input)}`)
+  if (url.host !== "" || (url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
+    return Either.left(`a memory store has no location: use memory:/// (got ${JSON.stringify(input)})`)
+  }
+  return Either.right({})
 }
 
 /**

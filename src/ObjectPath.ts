@@ -31,13 +31,16 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 export const problem = (path: string): string | undefined => {
   if (CONTROL.test(path)) return "paths may not contain control characters"
   if (path === "") return undefined
+  // Segments are looked at in place: slicing each one out showed in the profile of small operations.
   let start = 0
   while (start <= path.length) {
     let end = path.indexOf(DELIMITER, start)
     if (end === -1) end = path.length
-    const segment = path.slice(start, end)
-    if (segment === "") return "paths may not contain empty segments (\"//\")"
-    if (segment === "." || segment === "..") return `paths may not contain "${segment}" segments`
+    const length = end - start
+    if (length === 0) return "paths may not contain empty segments (\"//\")"
+    if (length <= 2 && path.charCodeAt(start) === 46 && (length === 1 || path.charCodeAt(start + 1) === 46)) {
+      return `paths may not contain "${path.slice(start, end)}" segments`
+    }
     start = end + 1
   }
   return undefined
@@ -72,17 +75,24 @@ const unknownContext: Context = { store: "ObjectPath", method: "parse" }
  * @category validation
  */
 export const parse = (input: string, context: Context = unknownContext): Either.Either<string, InvalidPath> => {
+  const path = normalize(input, context)
+  return typeof path === "string" ? Either.right(path) : Either.left(path)
+}
+
+/**
+ * `parse` without the `Either`: the normalised path, or the `InvalidPath`. For the checks every operation makes.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const normalize = (input: string, context: Context = unknownContext): string | InvalidPath => {
   if (typeof input !== "string") {
-    return Either.left(new InvalidPath({ ...context, path: String(input), description: "a path must be a string" }))
+    return new InvalidPath({ ...context, path: String(input), description: "a path must be a string" })
   }
   const path = strip(input)
-  if (path === "") {
-    return Either.left(new InvalidPath({ ...context, path: input, description: "an object path may not be empty" }))
-  }
+  if (path === "") return new InvalidPath({ ...context, path: input, description: "an object path may not be empty" })
   const why = problem(path)
-  return why === undefined
-    ? Either.right(path)
-    : Either.left(new InvalidPath({ ...context, path: input, description: why }))
+  return why === undefined ? path : new InvalidPath({ ...context, path: input, description: why })
 }
 
 /**

@@ -1,30 +1,40 @@
 /**
- * The `ObjectStore` service: one small, typed interface over every store. Each operation is a method of the
- * service and a top-level function of this module that reads the service from the context.
+ * The `ObjectStore` contract: models, options, the service and its tag, what a backend implements, and one
+ * top-level function per operation that reads the service from the context. The implementation lives in
+ * `internal/objectStore.ts`; this module imports no store.
+ *
+ * Several stores in one program each get a tag of their own, declared with `Tag`:
+ *
+ * ```ts
+ * class Archive extends ObjectStore.Tag("app/Archive")<Archive>() {}
+ * class Scratch extends ObjectStore.Tag("app/Scratch")<Scratch>() {}
+ *
+ * const program = Effect.flatMap(Archive.get("report.csv"), (result) => Scratch.put("report.csv", result.stream))
+ * program.pipe(
+ *   Effect.provide(Layer.mergeAll(Archive.layer(S3Store.layer({ bucket: "archive" })), Scratch.layer(MemoryStore.layer)))
+ * )
+ * ```
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as payloads from "./internal/payload.js"
-import * as ranges from "./internal/ranges.js"
-import { traced as spanned } from "./internal/span.js"
-import * as ObjectPath from "./ObjectPath.js"
+import * as internal from "./internal/objectStore.js"
 import type {
   CopyError,
   DeleteError,
   GetError,
   HeadError,
-  InvalidPath,
+  InvalidRange,
   ListError,
   PutError,
+  StoreError,
   StreamError
 } from "./ObjectStoreError.js"
-import { InvalidConfig, InvalidRange, StoreError, withContext } from "./ObjectStoreError.js"
 
 /**
  * The metadata of a stored object.
@@ -301,78 +311,9 @@ export interface Backend {
   readonly deleteMany?: ((paths: ReadonlyArray<string>) => Effect.Effect<void, DeleteError>) | undefined
 }
 
-/** Bytes closer than this are fetched in one request by `getRanges` (object_store's default). */
-const DEFAULT_COALESCE = 1024 * 1024
-const RANGE_CONCURRENCY = 10
-const DELETE_CONCURRENCY = 10
-
-const decoder = new TextDecoder()
-
-// Streams and effects are built only when a caller asks for them: most callers read `bytes` or `text` once, and
-// building an unused Stream per get is measurable on an in-memory store.
-class GetResultImpl implements GetResult {
-  constructor(
-    readonly meta: ObjectMeta,
-    readonly range: ResolvedRange,
-    readonly attributes: Attributes,
-    private readonly body: Stream.Stream<Uint8Array, StreamError> | undefined,
-    private readonly whole: Effect.Effect<Uint8Array, StreamError> | undefined
-  ) {}
-  get stream(): Stream.Stream<Uint8Array, StreamError> {
-    return this.body ?? Stream.fromEffect(this.whole!)
-  }
-  get bytes(): Effect.Effect<Uint8Array, StreamError> {
-    return this.whole ?? Stream.runCollect(this.body!).pipe(
-      Effect.map((chunks) => payloads.concat(Chunk.toReadonlyArray(chunks), false))
-    )
-  }
-  get text(): Effect.Effect<string, StreamError> {
-    return Effect.map(this.bytes, (b) => decoder.decode(b))
-  }
-  withMeta(meta: ObjectMeta): GetResult {
-    return new GetResultImpl(meta, this.range, this.attributes, this.body, this.whole)
-  }
-}
-
-/**
- * Builds a `GetResult` from a body stream, or from the whole body when it is already in memory (or both); the other
- * forms are derived when asked for.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeGetResult = (
-  options:
-    & {
-      readonly meta: ObjectMeta
-      readonly range: ResolvedRange
-      readonly attributes?: Attributes | undefined
-    }
-    & (
-      | {
-        readonly stream: Stream.Stream<Uint8Array, StreamError>
-        readonly bytes?: Effect.Effect<Uint8Array, StreamError> | undefined
-      }
-      | { readonly stream?: undefined; readonly bytes: Effect.Effect<Uint8Array, StreamError> }
-    )
-): GetResult => new GetResultImpl(options.meta, options.range, options.attributes ?? {}, options.stream, options.bytes)
-
-/**
- * The same result with other metadata (for middleware that rewrites paths).
- *
- * @since 0.1.0
- * @category combinators
- */
-export const withMeta = (result: GetResult, meta: ObjectMeta): GetResult =>
-  result instanceof GetResultImpl
-    ? result.withMeta(meta)
-    : makeGetResult({ meta, range: result.range, attributes: result.attributes, stream: result.stream })
-
-const checkRange = (store: string, method: string, path: string, range: ByteRange | undefined) => {
-  if (range === undefined) return undefined
-  const why = ranges.problem(range)
-  return why === undefined ? undefined : new InvalidRange({ store, method, path, description: why })
-}
+// ---------------------------------------------------------------------------------------------------------------
+// constructors and helpers for backends (implemented in internal/objectStore.ts)
+// ---------------------------------------------------------------------------------------------------------------
 
 /**
  * Makes a service from a backend: checks paths and ranges before any I/O, derives the operations the backend
@@ -381,187 +322,79 @@ const checkRange = (store: string, method: string, path: string, range: ByteRang
  * @since 0.1.0
  * @category constructors
  */
-export const make = (backend: Backend): ObjectStore.Service => {
-  const store = backend.name
-  const traced = backend.spans ?? true
-  const span = (method: string, path: string | undefined) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    !traced ? effect : spanned(
-      effect,
-      `${store}.${method}`,
-      path === undefined ? { "objectstore.store": store } : { "objectstore.store": store, "objectstore.path": path }
-    )
+export const make: (backend: Backend) => ObjectStore.Service = internal.make
 
-  // Derived operations fail with the errors of the primitives they call: report the operation the caller called.
-  const relabel = <A, E>(method: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    Effect.mapError(effect, (error) => withContext(error, { method }))
-
-  const withPath = <A, E>(
-    method: string,
-    input: string,
-    f: (path: string) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | InvalidPath> => {
-    const parsed = ObjectPath.parse(input, { store, method })
-    return Either.isLeft(parsed)
-      ? Effect.fail(parsed.left)
-      : span(method, parsed.right)(f(parsed.right))
+/**
+ * What `makeGetResult` takes: a body stream, or the whole body when it is already in memory (or both).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GetResultParts =
+  & {
+    readonly meta: ObjectMeta
+    readonly range: ResolvedRange
+    readonly attributes?: Attributes | undefined
   }
-
-  const rawGetRange = backend.getRange ??
-    ((path: string, range: ByteRange) => Effect.flatMap(backend.get(path, { range }), (result) => result.bytes))
-
-  const rawDeleteMany = backend.deleteMany ??
-    ((paths: ReadonlyArray<string>) =>
-      Effect.forEach(paths, backend.delete, { concurrency: DELETE_CONCURRENCY, discard: true }))
-
-  const rawRename = backend.rename ??
-    ((from: string, to: string, options: { readonly overwrite: boolean }) =>
-      Effect.zipRight(backend.copy(from, to, options), backend.delete(from)))
-
-  const rawListWithDelimiter = backend.listWithDelimiter ??
-    ((prefix: string) =>
-      Stream.runFold(
-        backend.list(prefix, {}),
-        { commonPrefixes: new Set<string>(), objects: [] as Array<ObjectMeta> },
-        (acc, meta) => {
-          const rest = ObjectPath.relative(meta.path, prefix)
-          const slash = rest.indexOf(ObjectPath.DELIMITER)
-          if (slash === -1) acc.objects.push(meta)
-          else acc.commonPrefixes.add(ObjectPath.join(prefix, rest.slice(0, slash)))
-          return acc
-        }
-      ).pipe(
-        Effect.map((acc): ListResult => ({ commonPrefixes: Array.from(acc.commonPrefixes), objects: acc.objects }))
-      ))
-
-  const get: ObjectStore.Service["get"] = (input, options = {}) =>
-    withPath("get", input, (path) => {
-      const bad = checkRange(store, "get", path, options.range)
-      return bad === undefined ? backend.get(path, options) : Effect.fail(bad)
-    })
-
-  const getRange: ObjectStore.Service["getRange"] = (input, range) =>
-    withPath("getRange", input, (path) => {
-      const bad = checkRange(store, "getRange", path, range)
-      return bad === undefined ? relabel("getRange", rawGetRange(path, range)) : Effect.fail(bad)
-    })
-
-  const getRanges: ObjectStore.Service["getRanges"] = (input, list, options = {}) =>
-    withPath("getRanges", input, (path) => {
-      const bounded: Array<ranges.Bounded> = []
-      for (const range of list) {
-        const bad = checkRange(store, "getRanges", path, range)
-        if (bad !== undefined) return Effect.fail(bad)
-        const b = ranges.bounds(range)
-        if (b.end === undefined) {
-          return Effect.fail(
-            new InvalidRange({ store, method: "getRanges", path, description: "getRanges takes bounded ranges only" })
-          )
-        }
-        bounded.push({ start: b.start, end: b.end })
-      }
-      const { merged, owner } = ranges.coalesce(bounded, options.coalesce ?? DEFAULT_COALESCE)
-      return Effect.forEach(merged, (r) => relabel("getRanges", rawGetRange(path, r)), {
-        concurrency: RANGE_CONCURRENCY
-      }).pipe(
-        Effect.flatMap((buffers) => {
-          const out: Array<Uint8Array> = []
-          for (let i = 0; i < bounded.length; i++) {
-            const m = merged[owner[i]]
-            const buffer = buffers[owner[i]]
-            const from = bounded[i].start - m.start
-            // The merged read was cut at the object's end: a requested range that starts past it is unsatisfiable.
-            if (from >= buffer.byteLength) {
-              return Effect.fail(
-                new InvalidRange({
-                  store,
-                  method: "getRanges",
-                  path,
-                  description: `${ranges.show(list[i])} starts at or past the end of the object`
-                })
-              )
-            }
-            out.push(buffer.subarray(from, Math.min(bounded[i].end - m.start, buffer.byteLength)))
-          }
-          return Effect.succeed(out)
-        })
-      )
-    })
-
-  const head: ObjectStore.Service["head"] = (input) => withPath("head", input, backend.head)
-
-  const put: ObjectStore.Service["put"] = (input, payload, options = {}) =>
-    withPath("put", input, (path) => backend.put(path, payload, options))
-
-  const list: ObjectStore.Service["list"] = (prefix, options = {}) => {
-    const parsed = ObjectPath.parsePrefix(prefix, { store, method: "list" })
-    if (Either.isLeft(parsed)) return Stream.fail(parsed.left)
-    const stream = backend.list(parsed.right, options)
-    return !traced ? stream : stream.pipe(
-      Stream.withSpan(`${store}.list`, {
-        captureStackTrace: false,
-        attributes: { "objectstore.store": store, "objectstore.prefix": parsed.right }
-      })
-    )
-  }
-
-  const listWithDelimiter: ObjectStore.Service["listWithDelimiter"] = (prefix) => {
-    const parsed = ObjectPath.parsePrefix(prefix, { store, method: "listWithDelimiter" })
-    if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-    return span("listWithDelimiter", parsed.right)(relabel("listWithDelimiter", rawListWithDelimiter(parsed.right)))
-  }
-
-  const twoPaths = <A, E>(
-    method: string,
-    fromInput: string,
-    toInput: string,
-    f: (from: string, to: string) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | InvalidPath> => {
-    const from = ObjectPath.parse(fromInput, { store, method })
-    if (Either.isLeft(from)) return Effect.fail(from.left)
-    const to = ObjectPath.parse(toInput, { store, method })
-    if (Either.isLeft(to)) return Effect.fail(to.left)
-    const effect = f(from.right, to.right)
-    return !traced ? effect : spanned(effect, `${store}.${method}`, {
-      "objectstore.store": store,
-      "objectstore.path": from.right,
-      "objectstore.to": to.right
-    })
-  }
-
-  const copy: ObjectStore.Service["copy"] = (from, to, options = {}) =>
-    twoPaths("copy", from, to, (f, t) => backend.copy(f, t, { overwrite: options.overwrite ?? true }))
-
-  const rename: ObjectStore.Service["rename"] = (from, to, options = {}) =>
-    twoPaths("rename", from, to, (f, t) => relabel("rename", rawRename(f, t, { overwrite: options.overwrite ?? true })))
-
-  const del: ObjectStore.Service["delete"] = (paths) => {
-    if (typeof paths === "string") return withPath("delete", paths, backend.delete)
-    const checked: Array<string> = []
-    for (const input of paths) {
-      const parsed = ObjectPath.parse(input, { store, method: "delete" })
-      if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-      checked.push(parsed.right)
+  & (
+    | {
+      readonly stream: Stream.Stream<Uint8Array, StreamError>
+      readonly bytes?: Effect.Effect<Uint8Array, StreamError> | undefined
     }
-    if (checked.length === 0) return Effect.void
-    return span("delete", checked.length === 1 ? checked[0] : undefined)(
-      relabel("delete", checked.length === 1 ? backend.delete(checked[0]) : rawDeleteMany(checked))
-    )
-  }
+    | { readonly stream?: undefined; readonly bytes: Effect.Effect<Uint8Array, StreamError> }
+  )
 
-  return {
-    name: store,
-    get,
-    getRange,
-    getRanges,
-    head,
-    put,
-    list,
-    listWithDelimiter,
-    copy,
-    rename,
-    delete: del
-  }
-}
+/**
+ * Builds a `GetResult` from a body stream, or from the whole body when it is already in memory (or both); the other
+ * forms are derived when asked for.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeGetResult: (parts: GetResultParts) => GetResult = internal.makeGetResult
+
+/**
+ * The same result with other metadata (for middleware that rewrites paths).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withMeta: (result: GetResult, meta: ObjectMeta) => GetResult = internal.withMeta
+
+/**
+ * The payload of a put as a stream (for backends).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const payloadStream: <E>(
+  payload: PutPayload<E>,
+  context: { readonly store: string; readonly method: string; readonly path: string }
+) => Stream.Stream<Uint8Array, E | StoreError> = internal.payloadStream
+
+/**
+ * The payload of a put collected into one buffer (for backends that keep whole objects).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const payloadBytes: <E>(
+  payload: PutPayload<E>,
+  context: { readonly store: string; readonly method: string; readonly path: string }
+) => Effect.Effect<Uint8Array, E | StoreError> = internal.payloadBytes
+
+/**
+ * Resolves a checked range against an object's size (for backends): an end past the object is cut, a start at or
+ * past the end is `InvalidRange`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const resolveRange: (
+  range: ByteRange,
+  size: number,
+  context: { readonly store: string; readonly method: string; readonly path: string }
+) => Either.Either<ResolvedRange, InvalidRange> = internal.resolveRange
 
 // ---------------------------------------------------------------------------------------------------------------
 // accessors
@@ -673,105 +506,107 @@ export {
   del as delete
 }
 
-/**
- * The payload of a put as a stream (for backends).
- *
- * @since 0.1.0
- * @category utils
- */
-export const payloadStream: <E>(
-  payload: PutPayload<E>,
-  context: { readonly store: string; readonly method: string; readonly path: string }
-) => Stream.Stream<Uint8Array, E | StoreError> = payloads.toStream
+// ---------------------------------------------------------------------------------------------------------------
+// several stores: a tag per role
+// ---------------------------------------------------------------------------------------------------------------
 
 /**
- * The payload of a put collected into one buffer (for backends that keep whole objects).
- *
- * @since 0.1.0
- * @category utils
- */
-export const payloadBytes: <E>(
-  payload: PutPayload<E>,
-  context: { readonly store: string; readonly method: string; readonly path: string }
-) => Effect.Effect<Uint8Array, E | StoreError> = payloads.collect
-
-/**
- * Resolves a checked range against an object's size (for backends): an end past the object is cut, a start at or
- * past the end is `InvalidRange`.
- *
- * @since 0.1.0
- * @category utils
- */
-export const resolveRange = (
-  range: ByteRange,
-  size: number,
-  context: { readonly store: string; readonly method: string; readonly path: string }
-): Either.Either<ResolvedRange, InvalidRange> =>
-  Either.mapLeft(ranges.resolve(range, size), (description) => new InvalidRange({ ...context, description }))
-
-/**
- * The options `layerFromUrl` passes on to the store it picks (for `s3://`, any `S3Store` option).
+ * The operations of this module, reading the service from the tag `Self` instead of `ObjectStore`.
  *
  * @since 0.1.0
  * @category models
  */
-export type FromUrlOptions = Readonly<Record<string, unknown>>
+export interface Accessors<Self> {
+  readonly get: (path: string, options?: GetOptions) => Effect.Effect<GetResult, GetError, Self>
+  readonly getRange: (path: string, range: ByteRange) => Effect.Effect<Uint8Array, GetError, Self>
+  readonly getRanges: (
+    path: string,
+    ranges: ReadonlyArray<BoundedRange>,
+    options?: GetRangesOptions
+  ) => Effect.Effect<ReadonlyArray<Uint8Array>, GetError, Self>
+  readonly head: (path: string) => Effect.Effect<ObjectMeta, HeadError, Self>
+  readonly put: <E = never>(
+    path: string,
+    payload: PutPayload<E>,
+    options?: PutOptions
+  ) => Effect.Effect<PutResult, PutError | E, Self>
+  readonly list: (prefix?: string, options?: ListOptions) => Stream.Stream<ObjectMeta, ListError, Self>
+  readonly listWithDelimiter: (prefix?: string) => Effect.Effect<ListResult, ListError, Self>
+  readonly copy: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError, Self>
+  readonly rename: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError, Self>
+  readonly delete: (paths: string | Iterable<string>) => Effect.Effect<void, DeleteError, Self>
+}
 
 /**
- * Picks the store from a URL, like obstore's `from_url`: `memory:///`, `file:///absolute/dir`, `s3://bucket/prefix`
- * (credentials and region from `options` and the usual `AWS_*` environment variables). The store modules are loaded
- * only when their scheme is used.
+ * A tag for one role of a store in a program (an archive, a cache, ...), made by `Tag`: a `Context.Tag` holding an
+ * `ObjectStore.Service`, with the module's operations as static functions and layers that provide a store under
+ * this role.
  *
  * @since 0.1.0
- * @category layers
+ * @category models
  */
-export const layerFromUrl = (
-  url: string,
-  options: FromUrlOptions = {}
-): Layer.Layer<ObjectStore, InvalidConfig | InvalidPath> => {
-  const invalid = (description: string, field = "url") =>
-    Layer.fail(new InvalidConfig({ store: "ObjectStore", method: "layerFromUrl", field, description }))
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return invalid(`not a URL: ${JSON.stringify(url)}`)
+export interface TagClass<Self, Id extends string>
+  extends Context.TagClass<Self, Id, ObjectStore.Service>, Accessors<Self>
+{
+  /**
+   * Provides this role with the `ObjectStore` of any store's layer (`S3Store.layer(..)`, `MemoryStore.layer`,
+   * `FromUrl.layer(..)`). Only this role leaves the layer: its `ObjectStore` and extras stay inside, so two roles
+   * merged never shadow each other. The layer is built for this role alone (`Layer.fresh`), even when the same
+   * layer value provides another role too.
+   */
+  readonly layer: <E, R>(store: Layer.Layer<ObjectStore, E, R>) => Layer.Layer<Self, E, R>
+  /**
+   * Provides this role with a service built by an effect (`MemoryStore.make`, `S3Store.make(options)`,
+   * `FromUrl.fromUrl(url)`); a scoped one is closed with the layer.
+   */
+  readonly layerEffect: <E, R>(
+    make: Effect.Effect<ObjectStore.Service, E, R>
+  ) => Layer.Layer<Self, E, Exclude<R, Scope.Scope>>
+  /** Runs code written against `ObjectStore` (this module's functions, middleware) on this role's store. */
+  readonly provide: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, Exclude<R, ObjectStore> | Self>
+}
+
+/**
+ * The operations of this module over another tag holding an `ObjectStore.Service`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const accessors = <Self>(tag: Context.Tag<Self, ObjectStore.Service>): Accessors<Self> => ({
+  get: (path, options) => Effect.flatMap(tag, (store) => store.get(path, options)),
+  getRange: (path, range) => Effect.flatMap(tag, (store) => store.getRange(path, range)),
+  getRanges: (path, ranges, options) => Effect.flatMap(tag, (store) => store.getRanges(path, ranges, options)),
+  head: (path) => Effect.flatMap(tag, (store) => store.head(path)),
+  put: (path, payload, options) => Effect.flatMap(tag, (store) => store.put(path, payload, options)),
+  list: (prefix, options) => Stream.unwrap(Effect.map(tag, (store) => store.list(prefix, options))),
+  listWithDelimiter: (prefix) => Effect.flatMap(tag, (store) => store.listWithDelimiter(prefix)),
+  copy: (from, to, options) => Effect.flatMap(tag, (store) => store.copy(from, to, options)),
+  rename: (from, to, options) => Effect.flatMap(tag, (store) => store.rename(from, to, options)),
+  delete: (paths) => Effect.flatMap(tag, (store) => store.delete(paths))
+})
+
+/**
+ * Declares a tag for one role of a store, with the operations of this module as static functions:
+ *
+ * ```ts
+ * class Archive extends ObjectStore.Tag("app/Archive")<Archive>() {}
+ *
+ * const program = Archive.put("a.txt", "hello")                  // Effect<PutResult, PutError, Archive>
+ * program.pipe(Effect.provide(Archive.layer(MemoryStore.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Tag = <const Id extends string>(id: Id) => <Self>(): TagClass<Self, Id> => {
+  const tag = Context.Tag(id)<Self, ObjectStore.Service>()
+  const self: Context.Tag<Self, ObjectStore.Service> = tag
+  const extras: Pick<TagClass<Self, Id>, "layer" | "layerEffect" | "provide"> = {
+    // Fresh: Effect shares a layer value used twice in one program, and two roles over `MemoryStore.layer` must be
+    // two stores.
+    layer: (store) => Layer.project(Layer.fresh(store), ObjectStore, self, (service) => service),
+    layerEffect: (make) => Layer.scoped(self, make),
+    provide: (effect) => Effect.flatMap(self, (service) => Effect.provideService(effect, ObjectStore, service))
   }
-  const path = decodeURIComponent(parsed.pathname)
-  switch (parsed.protocol) {
-    case "memory:":
-      return Layer.unwrapEffect(Effect.promise(() => import("./MemoryStore.js")).pipe(Effect.map((m) => m.layer)))
-    case "file:":
-      return Layer.unwrapEffect(
-        Effect.promise(() => import("./LocalStore.js")).pipe(
-          Effect.map((m) => m.layer({ ...(options as object), root: path } as Parameters<typeof m.layer>[0]))
-        )
-      )
-    case "s3:":
-    case "s3a:": {
-      const prefix = path.replace(/^\/+|\/+$/g, "")
-      return Layer.unwrapEffect(
-        Effect.promise(() => import("./S3Store.js")).pipe(
-          Effect.map((m) =>
-            Layer.project(
-              m.layerConfig(
-                {
-                  ...(options as object),
-                  bucket: parsed.hostname,
-                  ...(prefix === "" ? {} : { prefix })
-                } as Parameters<typeof m.layerConfig>[0]
-              ),
-              ObjectStore,
-              ObjectStore,
-              (store) => store
-            )
-          )
-        )
-      )
-    }
-    default:
-      return invalid(
-        `unsupported scheme ${JSON.stringify(parsed.protocol)}: use memory:///, file:///dir or s3://bucket/prefix`
-      )
-  }
+  return Object.assign(tag, accessors(self), extras)
 }

@@ -654,4 +654,47 @@ describe("LocalStore", () => {
         assert.strictEqual(yield* text(store, "reused"), "0000000000111111111122222222223333333333" + "4444444444")
       })
     ))
+
+  it.live("delete and rename of a symlink inside the root act on the link, never on its target", () =>
+    withStore((store, root) =>
+      Effect.gen(function*() {
+        yield* store.put("real/file", "inside")
+        for (const name of ["gone", "moved-over", "moved-new"]) {
+          fs.symlinkSync(path.join(root, "real", "file"), path.join(root, name))
+        }
+        yield* store.delete("gone")
+        yield* store.rename("moved-over", "a/one")
+        yield* store.rename("moved-new", "a/two", { overwrite: false })
+        assert.isTrue(fs.lstatSync(path.join(root, "a", "one")).isSymbolicLink())
+        assert.isTrue(fs.lstatSync(path.join(root, "a", "two")).isSymbolicLink())
+        assert.strictEqual(yield* text(store, "a/two"), "inside")
+        assert.strictEqual(yield* text(store, "real/file"), "inside")
+        assert.deepStrictEqual(yield* keys(store.list()), ["a/one", "a/two", "real/file"])
+      })
+    ))
+
+  it("no function in LocalStore's modules is longer than 150 lines", async () => {
+    const ts = (await import("typescript")).default
+    const src = path.join(import.meta.dirname, "..", "src")
+    const local = path.join(src, "internal", "local")
+    const files = [
+      path.join(src, "LocalStore.ts"),
+      ...fs.readdirSync(local).filter((name) => name.endsWith(".ts")).map((name) => path.join(local, name))
+    ]
+    const long: Array<string> = []
+    for (const file of files) {
+      const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true)
+      const visit = (node: import("typescript").Node): void => {
+        if (ts.isFunctionLike(node) && "body" in node && node.body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line
+          const last = source.getLineAndCharacterOfPosition(node.getEnd()).line
+          if (last - first + 1 > 150) long.push(`${path.relative(src, file)}:${first + 1} (${last - first + 1} lines)`)
+        }
+        ts.forEachChild(node, visit)
+      }
+      visit(source)
+    }
+    assert.isAbove(files.length, 10)
+    assert.deepStrictEqual(long, [])
+  })
 })

@@ -3,15 +3,15 @@
 // descriptions name sources, status codes and AWS error codes, never a key, token or response body.
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import { XMLParser } from "fast-xml-parser"
 import * as Fs from "node:fs/promises"
-import { Agent, request } from "undici"
 import { StoreError, Unauthenticated } from "../../ObjectStoreError.js"
+import type { MetadataError } from "../cloud/metadata.js"
+import { errorCode, request as send } from "../cloud/metadata.js"
+import * as TokenCache from "../cloud/tokenCache.js"
 
 /** Credentials as the signer needs them; every secret stays `Redacted` until the moment of signing. */
 export interface AwsCredentials {
@@ -50,157 +50,19 @@ export const staticProvider = (creds: AwsCredentials): CredentialProvider => Eff
 // cache
 // ---------------------------------------------------------------------------------------------------------------------
 
-interface CacheEntry {
-  readonly creds: AwsCredentials
-  /** Epoch millis from which a call fetches again; `Infinity` for credentials that never expire. */
-  readonly refreshAt: number
-}
-
-const stillValid = (creds: AwsCredentials, now: number): boolean =>
-  creds.expiration === undefined || now < creds.expiration.getTime()
-
 /**
- * Reuses a provider's credentials until `refreshBefore` (default 5 minutes) before they expire. Concurrent callers
- * share one fetch; a failed refresh serves the old credentials while they are still valid, and the next call tries
- * again. Time comes from Effect's `Clock`, so `TestClock` drives expiry in tests.
+ * Reuses a provider's credentials until `refreshBefore` (default 5 minutes) before they expire, through the shared
+ * token cache: concurrent callers share one fetch, and a failed refresh serves the old credentials while they are
+ * still valid.
  */
 export const cached = (
   provider: CredentialProvider,
   options?: { readonly refreshBefore?: Duration.DurationInput | undefined }
 ): Effect.Effect<CredentialProvider> =>
-  Effect.sync(() => {
-    const refreshBefore = Duration.toMillis(Duration.decode(options?.refreshBefore ?? Duration.minutes(5)))
-    // Plain variables, not a Ref: each check-and-set below runs in one synchronous callback, so no other fiber can
-    // interleave, and the hot path (fresh credentials) stays a clock read and a comparison.
-    let current: CacheEntry | undefined
-    let inflight: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError> | undefined
-
-    const refreshAtFor = (creds: AwsCredentials, now: number): number => {
-      if (creds.expiration === undefined) return Number.POSITIVE_INFINITY
-      const expiresAt = creds.expiration.getTime()
-      const early = expiresAt - refreshBefore
-      // Credentials that arrive already inside the refresh window (short-lived container tokens) are reused for half
-      // their remaining life rather than refetched on every call.
-      return early > now ? early : now + Math.max(0, (expiresAt - now) / 2)
-    }
-
-    const fetch = (deferred: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError>) =>
-      provider.pipe(
-        Effect.exit,
-        Effect.flatMap((exit) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            if (Exit.isSuccess(exit)) current = { creds: exit.value, refreshAt: refreshAtFor(exit.value, now) }
-            inflight = undefined
-            return Deferred.done(deferred, exit)
-          })
-        )
-      )
-
-    const awaitRefresh = (
-      deferred: Deferred.Deferred<AwsCredentials, Unauthenticated | StoreError>,
-      previous: CacheEntry | undefined
-    ): CredentialProvider =>
-      Effect.catchAll(Deferred.await(deferred), (error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          previous !== undefined && stillValid(previous.creds, now)
-            ? Effect.succeed(previous.creds)
-            : Effect.fail(error)))
-
-    const refresh: CredentialProvider = Effect.flatMap(
-      Deferred.make<AwsCredentials, Unauthenticated | StoreError>(),
-      (fresh) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          if (current !== undefined && now < current.refreshAt) {
-            return Effect.succeed(current.creds)
-          }
-          const previous = current
-          if (inflight !== undefined) {
-            return awaitRefresh(inflight, previous)
-          }
-          inflight = fresh
-          // A daemon, so that interrupting the caller who happened to start the fetch does not fail the others
-          // waiting on it; the provider's own timeouts bound it.
-          return Effect.zipRight(Effect.forkDaemon(fetch(fresh)), awaitRefresh(fresh, previous))
-        })
-    )
-
-    return Effect.flatMap(
-      Clock.currentTimeMillis,
-      (now) =>
-        current !== undefined && now < current.refreshAt ? Effect.succeed(current.creds) : refresh
-    )
+  TokenCache.make(provider, {
+    expiresAt: (creds) => creds.expiration?.getTime(),
+    refreshBefore: options?.refreshBefore
   })
-
-// ---------------------------------------------------------------------------------------------------------------------
-// HTTP
-// ---------------------------------------------------------------------------------------------------------------------
-
-class TransportError extends Data.TaggedError("TransportError")<{
-  readonly reason: string
-  readonly cause?: unknown
-}> {}
-
-interface HttpResponse {
-  readonly status: number
-  readonly body: string
-}
-
-// Our own dispatcher: a proxy the user installed globally must not see requests to link-local metadata endpoints.
-// Connections are closed after each request (credential fetches are rare), so nothing lingers to keep a process alive.
-let dispatcher: Agent | undefined
-const getDispatcher = (): Agent => (dispatcher ??= new Agent())
-
-/** The longest body we read: credential documents are a few KiB. */
-const MAX_BODY = 256 * 1024
-
-const errorCode = (u: unknown): string | undefined => {
-  if (typeof u === "object" && u !== null && "code" in u && typeof u.code === "string") return u.code
-  return undefined
-}
-
-const send = (
-  url: string,
-  init: {
-    readonly method: "GET" | "PUT" | "POST"
-    readonly headers?: Record<string, string>
-    readonly body?: string
-  },
-  timeout: Duration.Duration
-): Effect.Effect<HttpResponse, TransportError> =>
-  Effect.tryPromise({
-    try: async (signal) => {
-      const response = await request(url, {
-        method: init.method,
-        ...(init.headers === undefined ? {} : { headers: init.headers }),
-        ...(init.body === undefined ? {} : { body: init.body }),
-        signal,
-        dispatcher: getDispatcher(),
-        reset: true
-      })
-      const declared = response.headers["content-length"]
-      if (typeof declared === "string" && Number(declared) > MAX_BODY) {
-        await response.body.dump()
-        return { status: response.statusCode, body: "", tooLarge: true }
-      }
-      const body = await response.body.text()
-      return { status: response.statusCode, body, tooLarge: body.length > MAX_BODY }
-    },
-    catch: (cause) => {
-      const code = errorCode(cause)
-      const message = cause instanceof Error ? cause.message : String(cause)
-      return new TransportError({ reason: code === undefined ? message : `${code}: ${message}`, cause })
-    }
-  }).pipe(
-    Effect.flatMap((r) =>
-      r.tooLarge
-        ? Effect.fail(new TransportError({ reason: `response body larger than ${MAX_BODY} bytes` }))
-        : Effect.succeed({ status: r.status, body: r.body })
-    ),
-    Effect.timeoutFail({
-      duration: timeout,
-      onTimeout: () => new TransportError({ reason: `no answer within ${Duration.format(timeout)}` })
-    })
-  )
 
 // ---------------------------------------------------------------------------------------------------------------------
 // parsing
@@ -277,7 +139,7 @@ class Fail extends Data.TaggedError("Fail")<{
 
 type Link = Effect.Effect<AwsCredentials, Skip | Fail>
 
-const failTransport = (what: string) => (error: TransportError) =>
+const failTransport = (what: string) => (error: MetadataError) =>
   new Fail({ kind: "StoreError", reason: `${what}: ${error.reason}`, cause: error.cause })
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -494,7 +356,7 @@ const fromImdsLink = (endpoint: string, timeout: Duration.Duration): Link =>
       return Effect.fail(new Fail({ kind: "Unauthenticated", reason: `invalid instance metadata endpoint "${base}"` }))
     }
     // Off EC2 nothing answers: one short attempt per step, and an unreachable service just ends the chain.
-    const unreachable = (step: string) => (error: TransportError) =>
+    const unreachable = (step: string) => (error: MetadataError) =>
       new Skip({ reason: `${step} at ${base}: ${error.reason}` })
     const bad = (step: string, status: number) =>
       status === 404

@@ -1,37 +1,52 @@
-// The S3 request engine: builds the URL, signs each attempt, sends through the shared transport, retries what is
-// safe to retry and turns error responses into an HttpFailure the operations map to their own errors.
+// The S3 side of the request engine: the bucket's URL (path or virtual-hosted style), SigV4 signing as the cloud's
+// authorize hook, S3's XML error bodies, and S3's error codes and headers for the shared tables.
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { StoreError } from "../../ObjectStoreError.js"
-import type { Unauthenticated } from "../../ObjectStoreError.js"
 import type { RetryConfig } from "../../RetryConfig.js"
+import type { S3Config } from "../../S3Store.js"
 import type { CredentialProvider } from "../aws/credentials.js"
-import { parseRetryAfter, Retryable, retrying } from "../http/retry.js"
-import type { Method, Response, Transport } from "../http/transport.js"
-import { header, isTransportError, TransportError } from "../http/transport.js"
+import type { ErrorDialect } from "../cloud/errors.js"
+import type { Context } from "../cloud/failure.js"
+import type { GetClient } from "../cloud/get.js"
+import type { HeaderConfig } from "../cloud/headers.js"
+import type { Authorize, Engine, Query } from "../cloud/request.js"
+import * as Request from "../cloud/request.js"
+import { errorInSuccess } from "../cloud/request.js"
+import type { Retryable } from "../http/retry.js"
+import type { Response, Transport, TransportError } from "../http/transport.js"
+import { header } from "../http/transport.js"
 import { encodeRfc3986, encodeS3Key, signRequest } from "../signing/sigv4.js"
 import * as Xml from "./xml.js"
+
+export type { Context } from "../cloud/failure.js"
+export { HttpFailure } from "../cloud/failure.js"
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-/** An error response, kept raw until the operation decides what it means. */
-export class HttpFailure {
-  readonly _tag = "HttpFailure"
-  constructor(
-    readonly status: number,
-    readonly code: string | undefined,
-    readonly message: string | undefined,
-    readonly headers: Response["headers"]
-  ) {}
-  describe(): string {
-    const parts = [`HTTP ${this.status}`]
-    if (this.code !== undefined) parts.push(this.code)
-    if (this.message !== undefined && this.message !== "") parts.push(this.message)
-    return parts.join(": ")
-  }
+export const STORE = "S3Store"
+
+/** S3's error codes for the shared error table. */
+export const errorDialect: ErrorDialect = {
+  unauthenticatedCodes: new Set([
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AuthorizationHeaderMalformed"
+  ]),
+  containerMissingCodes: new Set(["NoSuchBucket"])
+}
+
+/** S3's headers for metadata and attributes. */
+export const headerConfig: HeaderConfig = {
+  metadataPrefix: "x-amz-meta-",
+  versionHeader: "x-amz-version-id",
+  storageClassHeader: "x-amz-storage-class"
 }
 
 export interface Target {
@@ -41,35 +56,15 @@ export interface Target {
   readonly host: string
 }
 
-export interface S3Request {
-  readonly method: Method
-  /** The object key (normalised path); undefined for bucket-level requests. */
-  readonly key?: string | undefined
-  readonly query?: ReadonlyArray<readonly [string, string]> | undefined
-  readonly headers?: Record<string, string> | undefined
-  readonly body?: Uint8Array | string | undefined
-  /** Whether sending it twice does no harm. GET/HEAD/DELETE and plain PUTs are; conditional writes are not. */
-  readonly idempotent: boolean
-}
-
-export interface Context {
-  readonly store: string
-  readonly method: string
-  readonly path?: string | undefined
-}
-
 export interface Client {
-  readonly execute: <A, E>(
-    request: S3Request,
-    context: Context,
-    handle: (response: Response) => Effect.Effect<A, E | HttpFailure | Retryable | TransportError>
-  ) => Effect.Effect<
-    A,
-    Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated
-  >
+  /** Sends a request (its `path` from `pathOf`), retrying what is safe to retry. */
+  readonly execute: Engine["execute"]
   /** The encoded request path of a key, as sent and signed. */
   readonly pathOf: (key: string | undefined) => string
   readonly target: Target
+  readonly retry: RetryConfig
+  /** GET and HEAD of objects, for the shared get. */
+  readonly getClient: GetClient
 }
 
 export interface ClientOptions {
@@ -79,115 +74,12 @@ export interface ClientOptions {
   readonly credentials: CredentialProvider | undefined
   readonly retry: RetryConfig
   readonly unsignedPayload: boolean
-  /** Headers added to every request (and signed): requester pays, server-side encryption, ... */
+  /** Headers added to every request (and signed): requester pays, ... */
   readonly extraHeaders: Record<string, string>
 }
 
-const isRetryableStatus = (status: number) => status === 408 || status === 429 || status >= 500
-
-const sha256Hex = (body: Uint8Array | string) => createHash("sha256").update(body).digest("hex")
-
-export const make = (options: ClientOptions): Client => {
-  const { target } = options
-  const pathOf = (key: string | undefined) =>
-    key === undefined
-      ? (target.bucketPath === "" ? "/" : target.bucketPath)
-      : target.bucketPath + "/" + encodeS3Key(key)
-
-  const failureOf = (
-    response: Response,
-    context: Context,
-    idempotent: boolean
-  ): Effect.Effect<never, Retryable | HttpFailure> =>
-    Effect.flatMap(
-      // Error bodies are small XML documents; a HEAD has none.
-      Effect.orElseSucceed(response.body.text, () => ""),
-      (body): Effect.Effect<never, Retryable | HttpFailure> => {
-        const parsed = Xml.error(body)
-        const failure = new HttpFailure(response.status, parsed?.code, parsed?.message, response.headers)
-        if (isRetryableStatus(response.status) && (idempotent || response.status !== 408)) {
-          return Effect.fail(
-            new Retryable(
-              new StoreError({ ...context, description: failure.describe(), cause: failure }),
-              parseRetryAfter(header(response.headers, "retry-after"), Date.now())
-            )
-          )
-        }
-        return Effect.fail(failure)
-      }
-    )
-
-  const execute: Client["execute"] = <A, E>(
-    request: S3Request,
-    context: Context,
-    handle: (response: Response) => Effect.Effect<A, E | HttpFailure | Retryable | TransportError>
-  ) => {
-    const path = pathOf(request.key)
-    const body = request.body
-    const payloadHash = body === undefined || body.length === 0
-      ? EMPTY_SHA256
-      : options.unsignedPayload
-      ? UNSIGNED_PAYLOAD
-      : sha256Hex(body)
-    const send = (headers: Record<string, string>, query: string) =>
-      options.transport.send({
-        method: request.method,
-        origin: target.origin,
-        path: query === "" ? path : path + "?" + query,
-        headers,
-        body
-      })
-    const credentials = options.credentials
-    // Plain flatMaps, no generator: this runs for every request.
-    const signedSend = credentials === undefined
-      ? Effect.suspend(() =>
-        send({ ...options.extraHeaders, ...request.headers, host: target.host }, canonicalQuery(request.query))
-      )
-      : Effect.flatMap(credentials, (creds) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const headers: Record<string, string> = { ...options.extraHeaders, ...request.headers, host: target.host }
-          const signed = signRequest({
-            method: request.method,
-            path,
-            query: request.query,
-            headers,
-            payloadHash,
-            credentials: {
-              accessKeyId: Redacted.value(creds.accessKeyId),
-              secretAccessKey: Redacted.value(creds.secretAccessKey),
-              sessionToken: creds.sessionToken === undefined ? undefined : Redacted.value(creds.sessionToken)
-            },
-            region: options.region,
-            service: "s3",
-            date: new Date(now),
-            contentSha256Header: true
-          })
-          Object.assign(headers, signed.headers)
-          return send(headers, signed.canonicalQuery)
-        }))
-    const attempt: Effect.Effect<A, E | HttpFailure | Retryable | StoreError | Unauthenticated> = signedSend.pipe(
-      Effect.flatMap((response) =>
-        response.status >= 300 ? failureOf(response, context, request.idempotent) : handle(response)
-      ),
-      Effect.catchIf(isTransportError, (error) =>
-        Effect.fail(
-          // A request that never left, or one that is safe to repeat, is retried; others report what happened.
-          !error.sent || request.idempotent
-            ? new Retryable(new StoreError({ ...context, description: error.description, cause: error }))
-            : new StoreError({ ...context, description: error.description, cause: error })
-        ))
-    )
-    return retrying(options.retry, attempt) as Effect.Effect<
-      A,
-      Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated
-    >
-  }
-
-  return { execute, pathOf, target }
-}
-
 /** The query string of an unsigned request, in the same canonical form the signer produces. */
-const canonicalQuery = (query: ReadonlyArray<readonly [string, string]> | undefined): string => {
+const canonicalQuery = (query: Query | undefined): string => {
   if (query === undefined || query.length === 0) return ""
   return query
     .map(([k, v]) => [encodeRfc3986(k), encodeRfc3986(v)] as const)
@@ -196,21 +88,87 @@ const canonicalQuery = (query: ReadonlyArray<readonly [string, string]> | undefi
     .join("&")
 }
 
-/**
- * S3 can answer 200 and still have failed, with the error in the body (CopyObject, CompleteMultipartUpload, and any
- * response a broken proxy or server mangles). Such an answer is retried when the request is safe to repeat; otherwise
- * it is reported like a lost response, so a conditional write checks what happened instead of guessing.
- */
-export const errorIn200 = (
-  context: Context,
-  error: { readonly code: string; readonly message: string | undefined },
-  idempotent: boolean
-): Retryable | StoreError => {
-  const description = `HTTP 200 with an error body: ${error.code}${error.message ? `: ${error.message}` : ""}`
-  return idempotent
-    ? new Retryable(new StoreError({ ...context, description }))
-    : new StoreError({ ...context, description, cause: new TransportError("other", description, undefined, true) })
+/** SigV4 as the engine's authorize hook (plain flatMaps, no generator: it runs for every request). */
+const sigV4 = (region: string, credentials: CredentialProvider, unsignedPayload: boolean): Authorize =>
+(
+  request,
+  headers,
+  send
+) => {
+  const body = request.body
+  const payloadHash = body === undefined || body.length === 0
+    ? EMPTY_SHA256
+    : unsignedPayload
+    ? UNSIGNED_PAYLOAD
+    : createHash("sha256").update(body).digest("hex")
+  return Effect.flatMap(credentials, (creds) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const all = headers()
+      const signed = signRequest({
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: all,
+        payloadHash,
+        credentials: {
+          accessKeyId: Redacted.value(creds.accessKeyId),
+          secretAccessKey: Redacted.value(creds.secretAccessKey),
+          sessionToken: creds.sessionToken === undefined ? undefined : Redacted.value(creds.sessionToken)
+        },
+        region,
+        service: "s3",
+        date: new Date(now),
+        contentSha256Header: true
+      })
+      Object.assign(all, signed.headers)
+      return send(all, signed.canonicalQuery)
+    }))
 }
+
+const unsigned: Authorize = (request, headers, send) =>
+  Effect.suspend(() => send(headers(), canonicalQuery(request.query)))
+
+export const make = (options: ClientOptions): Client => {
+  const { target } = options
+  const pathOf = (key: string | undefined) =>
+    key === undefined
+      ? (target.bucketPath === "" ? "/" : target.bucketPath)
+      : target.bucketPath + "/" + encodeS3Key(key)
+  const engine = Request.make({
+    transport: options.transport,
+    origin: target.origin,
+    host: target.host,
+    authorize: options.credentials === undefined
+      ? unsigned
+      : sigV4(options.region, options.credentials, options.unsignedPayload),
+    parseError: Xml.error,
+    retry: options.retry,
+    headers: options.extraHeaders
+  })
+  const execute = engine.execute
+  const getClient: GetClient = {
+    store: STORE,
+    headers: headerConfig,
+    errors: errorDialect,
+    maxResumes: options.retry.maxRetries,
+    request: (request, context, handle) =>
+      execute(
+        {
+          method: request.head ? "HEAD" : "GET",
+          path: pathOf(request.path),
+          headers: request.headers,
+          query: request.version === undefined ? undefined : [["versionId", request.version]],
+          idempotent: true
+        },
+        context,
+        handle
+      )
+  }
+  return { execute, pathOf, target, retry: options.retry, getClient }
+}
+
+/** S3 can answer 200 and still have failed, with the error in the body (see `errorInSuccess`). */
+export const errorIn200 = errorInSuccess
 
 /** Drops a response body that should be empty, failing if it holds an S3 error. */
 export const discardChecked = (
@@ -224,3 +182,11 @@ export const discardChecked = (
       const error = Xml.error(text)
       return error === undefined ? Effect.void : Effect.fail(errorIn200(context, error, idempotent))
     })
+
+/** What every S3 request function needs: the client and the store's config. */
+export interface S3 {
+  readonly client: Client
+  readonly config: S3Config
+}
+
+export const malformed = (ctx: Context, description: string): StoreError => new StoreError({ ...ctx, description })

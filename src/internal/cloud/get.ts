@@ -1,0 +1,192 @@
+// GET and HEAD of an object for every cloud: conditional and range headers, the answer checked against what was
+// asked (a 206 must carry the requested Content-Range, a 200 a valid Content-Length), small bodies read before `get`
+// returns, bigger ones streamed with resume. A cloud supplies only how to send the request (`GetClient.request`).
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type { Attributes, GetOptions, GetResult, ObjectMeta, ResolvedRange } from "../../ObjectStore.js"
+import * as ObjectStore from "../../ObjectStore.js"
+import type { GetError, HeadError, Unauthenticated } from "../../ObjectStoreError.js"
+import { NotModified, StoreError, withContext } from "../../ObjectStoreError.js"
+import { Retryable } from "../http/retry.js"
+import type { Response, TransportError } from "../http/transport.js"
+import { header } from "../http/transport.js"
+import type { ErrorDialect } from "./errors.js"
+import * as Errors from "./errors.js"
+import type { Context, HttpFailure } from "./failure.js"
+import { mapFailure } from "./failure.js"
+import type { HeaderConfig } from "./headers.js"
+import { attributesFrom, metaFrom } from "./headers.js"
+import { getHeaders, noneMatchAny, parseContentRange, rangeHeader } from "./range.js"
+import type { Handle } from "./request.js"
+import { lazyStream } from "./resume.js"
+
+/** Bodies up to this size are read before `get` returns: nothing stays open if the result is dropped unread. */
+export const EAGER_BODY_BYTES = 256 * 1024
+
+export interface GetRequest {
+  /** The object path (not encoded). */
+  readonly path: string
+  readonly head: boolean
+  readonly headers: Record<string, string>
+  readonly version?: string | undefined
+}
+
+/** What a cloud provides to get objects. */
+export interface GetClient {
+  readonly store: string
+  readonly headers: HeaderConfig
+  readonly errors: ErrorDialect
+  /** How many times a broken body is fetched again. */
+  readonly maxResumes: number
+  /** Sends one GET or HEAD (retried inside), handing a 2xx answer to `handle`. */
+  readonly request: <A, E>(
+    request: GetRequest,
+    context: Context,
+    handle: Handle<A, E>
+  ) => Effect.Effect<
+    A,
+    Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated
+  >
+}
+
+const malformed = (ctx: Context, description: string) => new StoreError({ ...ctx, description })
+
+const rejected = (response: Response, error: StoreError) => Effect.zipRight(response.body.discard, Effect.fail(error))
+
+interface Answer {
+  readonly range: ResolvedRange
+  readonly size: number
+}
+
+/** The range and size an answer holds, checked against what was asked; a StoreError when they do not fit. */
+export const checkAnswer = (
+  ctx: Context & { readonly path: string },
+  options: GetOptions,
+  status: number,
+  contentRange: string | undefined,
+  contentLength: string | undefined
+): Answer | StoreError => {
+  if (status === 206) {
+    const parsed = parseContentRange(contentRange)
+    if (parsed === undefined || parsed.size === undefined) {
+      return malformed(ctx, `a 206 response with content-range ${contentRange}`)
+    }
+    // The server must answer the range that was asked for: anything else would hand back wrong bytes.
+    const expected = options.range === undefined ? undefined : ObjectStore.resolveRange(options.range, parsed.size, ctx)
+    if (
+      expected === undefined || Either.isLeft(expected) || expected.right.start !== parsed.start ||
+      expected.right.end !== parsed.end
+    ) {
+      const asked = options.range === undefined ? "the whole object" : rangeHeader(options.range)
+      return malformed(ctx, `asked for ${asked}, the server answered content-range ${contentRange}`)
+    }
+    return { range: { start: parsed.start, end: parsed.end }, size: parsed.size }
+  }
+  const size = Number(contentLength ?? "NaN")
+  if (!Number.isSafeInteger(size) || size < 0) return malformed(ctx, "the response has no valid content-length")
+  // A server that ignores Range answers 200 with everything: the range is cut out here.
+  if (options.range === undefined || options.head === true) return { range: { start: 0, end: size }, size }
+  const resolved = ObjectStore.resolveRange(options.range, size, ctx)
+  return Either.isLeft(resolved) ? malformed(ctx, resolved.left.message) : { range: resolved.right, size }
+}
+
+/** A small body, read now; a short or long one is a broken read, and a GET is safe to send again. */
+const eager = (
+  response: Response,
+  ctx: Context,
+  result: { readonly meta: ObjectMeta; readonly attributes: Attributes },
+  answer: Answer,
+  whole: boolean
+): Effect.Effect<GetResult, Retryable | TransportError> => {
+  const { range } = answer
+  const expected = whole ? answer.size : range.end - range.start
+  return Effect.flatMap(response.body.bytes, (all) => {
+    if (all.byteLength !== expected) {
+      const description = `the body has ${all.byteLength} bytes, the response announced ${expected}`
+      return Effect.fail(new Retryable(new StoreError({ ...ctx, description })))
+    }
+    const data = whole ? all.subarray(range.start, range.end) : all
+    return Effect.succeed(ObjectStore.makeGetResult({
+      meta: result.meta,
+      range,
+      attributes: result.attributes,
+      stream: Stream.succeed(data),
+      bytes: Effect.succeed(data)
+    }))
+  })
+}
+
+/** What to do with a 2xx answer to a GET or HEAD. */
+const onAnswer = (
+  client: GetClient,
+  ctx: Context & { readonly path: string },
+  options: GetOptions
+): Handle<GetResult, StoreError | NotModified> =>
+(response) => {
+  const answer = checkAnswer(
+    ctx,
+    options,
+    response.status,
+    header(response.headers, "content-range"),
+    header(response.headers, "content-length")
+  )
+  if (answer instanceof StoreError) return rejected(response, answer)
+  if (noneMatchAny(options)) {
+    const description = "the object exists and ifNoneMatch is *"
+    return Effect.zipRight(response.body.discard, Effect.fail(new NotModified({ ...ctx, description })))
+  }
+  const meta = metaFrom(client.headers, ctx.path, response.headers, answer.size)
+  const attributes = attributesFrom(client.headers, response.headers)
+  const { range } = answer
+  if (options.head === true) {
+    const bytes = Effect.succeed(new Uint8Array(0))
+    return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes, stream: Stream.empty, bytes }))
+  }
+  const whole = response.status !== 206 && options.range !== undefined
+  if (whole || range.end - range.start <= EAGER_BODY_BYTES) {
+    return eager(response, ctx, { meta, attributes }, answer, whole)
+  }
+  const stream = lazyStream(client, ctx.path, response.body, range, meta.eTag)
+  return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes, stream }))
+}
+
+/** GET (or HEAD, with `options.head`) of an object. */
+export const get = (client: GetClient, path: string, options: GetOptions): Effect.Effect<GetResult, GetError> => {
+  const ctx = { store: client.store, method: "get", path }
+  const request = { path, head: options.head === true, headers: getHeaders(options), version: options.version }
+  return mapFailure(
+    client.request(request, ctx, onAnswer(client, ctx, options)),
+    (failure) =>
+      Errors.toError(
+        client.errors,
+        ctx,
+        failure,
+        Errors.read(options.range === undefined ? "range" : rangeHeader(options.range))
+      )
+  )
+}
+
+/**
+ * HEAD of an object. A HEAD answer has no body, so a 403 cannot tell a bad signature from a denied read: it is
+ * asked again as a GET of one byte, whose error body says which.
+ */
+export const head = (client: GetClient, path: string): Effect.Effect<ObjectMeta, HeadError> =>
+  Effect.map(get(client, path, { head: true }), (result) => result.meta).pipe(
+    Effect.mapError((error) => withContext(error, { method: "head" })),
+    Effect.catchTag(
+      "PermissionDenied",
+      (denied) =>
+        Effect.matchEffect(get(client, path, { range: { offset: 0, length: 1 } }), {
+          onFailure: (probe) => Effect.fail(probe._tag === "Unauthenticated" ? probe : denied),
+          onSuccess: () => Effect.fail(denied)
+        })
+    ),
+    // A plain HEAD cannot fail a condition or a range: such an answer is the server's fault.
+    Effect.catchTags({
+      NotModified: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
+      PreconditionFailed: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
+      InvalidRange: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
+      NotSupported: (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+    })
+  )

@@ -1,0 +1,150 @@
+// The request engine every HTTP store sends through: builds each attempt's headers, lets the cloud authorize (sign)
+// it, sends it over the shared transport, turns an error response into an HttpFailure (its body read by the cloud's
+// parser: XML for S3 and Azure, JSON for GCS) and retries what is safe to retry with the RetryConfig schedule.
+// It adds no Effect layers of its own to a request: one flatMap to look at the status, the retry driver only after a
+// retryable failure.
+import * as Effect from "effect/Effect"
+import type { Unauthenticated } from "../../ObjectStoreError.js"
+import { StoreError } from "../../ObjectStoreError.js"
+import type { RetryConfig } from "../../RetryConfig.js"
+import { parseRetryAfter, Retryable, retrying } from "../http/retry.js"
+import type { Method, Response, Transport } from "../http/transport.js"
+import { header, isTransportError, TransportError } from "../http/transport.js"
+import type { Context } from "./failure.js"
+import { HttpFailure } from "./failure.js"
+
+export type Query = ReadonlyArray<readonly [string, string]>
+
+export interface CloudRequest {
+  readonly method: Method
+  /** The encoded path, starting with "/", without the query. */
+  readonly path: string
+  readonly query?: Query | undefined
+  readonly headers?: Record<string, string> | undefined
+  readonly body?: Uint8Array | string | undefined
+  /** Whether sending it twice does no harm. GET/HEAD/DELETE and plain PUTs are; conditional writes are not. */
+  readonly idempotent: boolean
+}
+
+/** Sends one attempt with the headers and the encoded query string the authorizer settled on. */
+export type Send = (headers: Record<string, string>, query: string) => Effect.Effect<Response, TransportError>
+
+/**
+ * A cloud's authorization of a request. Called once per request; the effect it returns runs once per attempt (so a
+ * retry is signed afresh), and must build a fresh header object each time with `headers()`.
+ */
+export type Authorize = (
+  request: CloudRequest,
+  headers: () => Record<string, string>,
+  send: Send
+) => Effect.Effect<Response, TransportError | Unauthenticated | StoreError>
+
+/** The code and message of an error body, as the cloud writes them. */
+export type ParseError = (body: string) => { readonly code: string; readonly message: string | undefined } | undefined
+
+export interface EngineOptions {
+  readonly transport: Transport
+  /** `scheme://host[:port]` the requests go to. */
+  readonly origin: string
+  /** The `host` header (signed by clouds that sign it). */
+  readonly host: string
+  readonly authorize: Authorize
+  readonly parseError: ParseError
+  readonly retry: RetryConfig
+  /** Headers added to every request. */
+  readonly headers?: Record<string, string> | undefined
+}
+
+/** Handles a 2xx response; may fail with Retryable (a bad body of a request safe to repeat) or a TransportError. */
+export type Handle<A, E> = (response: Response) => Effect.Effect<A, E | HttpFailure | Retryable | TransportError>
+
+export type Execute = <A, E>(
+  request: CloudRequest,
+  context: Context,
+  handle: Handle<A, E>
+) => Effect.Effect<A, Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated>
+
+export interface Engine {
+  readonly execute: Execute
+  readonly retry: RetryConfig
+}
+
+export const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+export const make = (options: EngineOptions): Engine => {
+  const extra = options.headers ?? {}
+  const host = options.host
+
+  const failureOf = (
+    response: Response,
+    context: Context,
+    idempotent: boolean
+  ): Effect.Effect<never, Retryable | HttpFailure> =>
+    Effect.flatMap(
+      // Error bodies are small documents; a HEAD has none.
+      Effect.orElseSucceed(response.body.text, () => ""),
+      (body): Effect.Effect<never, Retryable | HttpFailure> => {
+        const parsed = options.parseError(body)
+        const failure = new HttpFailure(response.status, parsed?.code, parsed?.message, response.headers)
+        if (isRetryableStatus(response.status) && (idempotent || response.status !== 408)) {
+          return Effect.fail(
+            new Retryable(
+              new StoreError({ ...context, description: failure.describe(), cause: failure }),
+              parseRetryAfter(header(response.headers, "retry-after"), Date.now())
+            )
+          )
+        }
+        return Effect.fail(failure)
+      }
+    )
+
+  // A request that never left, or one that is safe to repeat, is retried; others report what happened.
+  const transportFailure = (error: TransportError, context: Context, idempotent: boolean) => {
+    const failure = new StoreError({ ...context, description: error.description, cause: error })
+    return Effect.fail(!error.sent || idempotent ? new Retryable(failure) : failure)
+  }
+
+  const execute: Execute = <A, E>(request: CloudRequest, context: Context, handle: Handle<A, E>) => {
+    const send: Send = (headers, query) =>
+      options.transport.send({
+        method: request.method,
+        origin: options.origin,
+        path: query === "" ? request.path : request.path + "?" + query,
+        headers,
+        body: request.body
+      })
+    const headers = () => ({ ...extra, ...request.headers, host })
+    const attempt = options.authorize(request, headers, send).pipe(
+      Effect.flatMap((response) =>
+        response.status >= 300 ? failureOf(response, context, request.idempotent) : handle(response)
+      ),
+      Effect.catchIf(isTransportError, (error) => transportFailure(error, context, request.idempotent))
+    )
+    return retrying(options.retry, attempt) as Effect.Effect<
+      A,
+      Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated
+    >
+  }
+
+  return { execute, retry: options.retry }
+}
+
+/**
+ * A 2xx answer whose body says the request failed (S3 does this for CopyObject and CompleteMultipartUpload, and a
+ * broken proxy can do it to anything). Retried when the request is safe to repeat; otherwise reported like a lost
+ * response, so a conditional write checks what happened instead of guessing.
+ */
+export const errorInSuccess = (
+  context: Context,
+  error: { readonly code: string; readonly message: string | undefined },
+  idempotent: boolean
+): Retryable | StoreError => {
+  const description = `HTTP 200 with an error body: ${error.code}${error.message ? `: ${error.message}` : ""}`
+  return idempotent
+    ? new Retryable(new StoreError({ ...context, description }))
+    : new StoreError({ ...context, description, cause: new TransportError("other", description, undefined, true) })
+}
+
+/** Whether an error is a response lost after the request was sent (it may have been applied). */
+export const isLostResponse = (e: { readonly _tag: string; readonly cause?: unknown }): e is StoreError =>
+  e._tag === "StoreError" && isTransportError(e.cause) && e.cause.sent

@@ -1,0 +1,149 @@
+// An S3 store assembled from its parts: the config checked, the bucket's target and credentials set up, and the
+// backend operations wired to the shared cloud core (get, list) and to S3's own calls.
+import * as Effect from "effect/Effect"
+import * as ObjectPath from "../../ObjectPath.js"
+import * as ObjectStore from "../../ObjectStore.js"
+import { InvalidConfig, NotSupported } from "../../ObjectStoreError.js"
+import * as PrefixStore from "../../PrefixStore.js"
+import type { S3Config, S3Store } from "../../S3Store.js"
+import type * as Signer from "../../Signer.js"
+import * as Credentials from "../aws/credentials.js"
+import * as Get from "../cloud/get.js"
+import * as List from "../cloud/list.js"
+import type { Transport } from "../http/transport.js"
+import { encodeS3Key } from "../signing/sigv4.js"
+import type { S3, Target } from "./client.js"
+import * as Client from "./client.js"
+import { STORE } from "./client.js"
+import { listMultipartUploads } from "./multipart.js"
+import { copyObject, deleteObject, deleteObjects, listObjectsV2 } from "./object.js"
+import { put } from "./put.js"
+import { makeSigner } from "./sign.js"
+
+const DELETE_BATCH = 1000
+const DELETE_CONCURRENCY = 4
+
+const invalid = (field: string, description: string) =>
+  new InvalidConfig({ store: STORE, method: "make", field, description })
+
+/** What the schema cannot check alone: fields that depend on each other. */
+const checkConfig = (config: S3Config, endpoint: URL): InvalidConfig | undefined => {
+  if (endpoint.protocol === "http:" && !config.client.allowHttp) {
+    return invalid("endpoint", `${endpoint.origin} is plain HTTP; set client.allowHttp: true to allow it`)
+  }
+  if (config.serverSideEncryption === undefined && config.sseKmsKeyId !== undefined) {
+    return invalid("sseKmsKeyId", "needs serverSideEncryption \"aws:kms\" or \"aws:kms:dsse\"")
+  }
+  if (config.sessionToken !== undefined && config.accessKeyId === undefined) {
+    return invalid("sessionToken", "a session token goes with accessKeyId and secretAccessKey; set them too")
+  }
+  const hasKey = config.accessKeyId !== undefined
+  if (hasKey !== (config.secretAccessKey !== undefined)) {
+    return invalid(hasKey ? "secretAccessKey" : "accessKeyId", "accessKeyId and secretAccessKey go together")
+  }
+  return undefined
+}
+
+/** Path style `https://{endpoint}/{bucket}/key` or virtual-hosted `https://{bucket}.{endpoint host}/key`. */
+const targetOf = (config: S3Config, endpoint: URL): Target => {
+  const basePath = endpoint.pathname.replace(/\/+$/, "")
+  return config.virtualHostedStyleRequest
+    ? {
+      origin: `${endpoint.protocol}//${config.bucket}.${endpoint.host}`,
+      bucketPath: basePath,
+      host: `${config.bucket}.${endpoint.host}`
+    }
+    : {
+      origin: `${endpoint.protocol}//${endpoint.host}`,
+      bucketPath: `${basePath}/${encodeS3Key(config.bucket)}`,
+      host: endpoint.host
+    }
+}
+
+/** Static keys, none (unsigned requests), or a provider (by default the AWS chain) behind the token cache. */
+const credentialsOf = (config: S3Config, provided: Credentials.CredentialProvider | undefined) =>
+  config.skipSignature
+    ? Effect.succeed(undefined)
+    : config.accessKeyId !== undefined && config.secretAccessKey !== undefined
+    ? Effect.succeed(Credentials.staticProvider({
+      accessKeyId: config.accessKeyId,
+      secretAccessKey: config.secretAccessKey,
+      sessionToken: config.sessionToken
+    }))
+    : Credentials.cached(provided ?? Credentials.defaultChain({ region: config.region }))
+
+/** The backend operations of an S3 store. */
+const backend = (s3: S3): ObjectStore.Backend => {
+  const getClient = s3.client.getClient
+  return {
+    name: STORE,
+    get: (path, options) => Get.get(getClient, path, options),
+    head: (path) => Get.head(getClient, path),
+    put: (path, payload, options) => put(s3, path, payload, options),
+    list: (prefix, options) =>
+      List.paginate((token) =>
+        listObjectsV2(s3, "list", prefix, {
+          delimiter: false,
+          token,
+          startAfter: token === undefined ? options.offset : undefined
+        })
+      ),
+    listWithDelimiter: (prefix) =>
+      List.collect((token) => listObjectsV2(s3, "listWithDelimiter", prefix, { delimiter: true, token })),
+    copy: (from, to, options) => {
+      if (!options.overwrite && s3.config.copyIfNotExists === "disabled") {
+        const description = "copy without overwrite needs a server that honours If-None-Match on CopyObject; set " +
+          "copyIfNotExists: \"header\" if yours does"
+        return Effect.fail(new NotSupported({ store: STORE, method: "copy", path: from, description }))
+      }
+      return copyObject(s3, from, to, options.overwrite)
+    },
+    delete: (path) => deleteObject(s3, path),
+    deleteMany: (paths) => {
+      const batches: Array<ReadonlyArray<string>> = []
+      for (let i = 0; i < paths.length; i += DELETE_BATCH) batches.push(paths.slice(i, i + DELETE_BATCH))
+      return Effect.forEach(batches, (keys) => deleteObjects(s3, keys), {
+        concurrency: DELETE_CONCURRENCY,
+        discard: true
+      })
+    }
+  }
+}
+
+/** Builds an S3 store over a given transport. */
+export const make = (
+  config: S3Config,
+  transport: Transport,
+  provided: Credentials.CredentialProvider | undefined
+) =>
+  Effect.gen(function*() {
+    const endpoint = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`)
+    const problem = checkConfig(config, endpoint)
+    if (problem !== undefined) return yield* Effect.fail(problem)
+    const credentials = yield* credentialsOf(config, provided)
+    const client = Client.make({
+      transport,
+      target: targetOf(config, endpoint),
+      region: config.region,
+      credentials,
+      retry: config.retry,
+      unsignedPayload: config.unsignedPayload,
+      extraHeaders: config.requestPayer ? { "x-amz-request-payer": "requester" } : {}
+    })
+    const s3: S3 = { client, config }
+    const base = ObjectStore.make(backend(s3))
+    const store = config.prefix === undefined ? base : yield* PrefixStore.make(base, config.prefix)
+    const prefix = config.prefix === undefined ? "" : config.prefix.replace(/^\/|\/$/g, "")
+    const signer: Signer.Signer.Service = makeSigner(s3, credentials, prefix)
+    const service: S3Store["Type"] = {
+      config,
+      store,
+      signer,
+      listMultipartUploads: (under) =>
+        Effect.map(
+          listMultipartUploads(s3, ObjectPath.join(prefix, under ?? "")),
+          (uploads) => uploads.map(({ key, uploadId }) => ({ key, uploadId }))
+        )
+    }
+    return { store, signer, service }
+  })
