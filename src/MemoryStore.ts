@@ -49,6 +49,93 @@ const keep = (chunks: ReadonlyArray<Uint8Array>): Uint8Array =>
  */
 export const make: Effect.Effect<ObjectStore.ObjectStore.Service> = Effect.sync(() => unsafeMake())
 
+// JavaScript runs one fiber step at a time, so reading and replacing an entry within one synchronous step is
+// atomic: the checks of a conditional put and its write cannot interleave with another fiber.
+interface Memory {
+  readonly objects: Map<string, Entry>
+  counter: number
+}
+
+const metaOf = (path: string, entry: Entry): ObjectStore.ObjectMeta => ({
+  path,
+  lastModified: entry.lastModified,
+  size: entry.data.byteLength,
+  eTag: entry.eTag
+})
+
+const getEntry = (
+  entry: Entry,
+  path: string,
+  options: ObjectStore.GetOptions
+): Effect.Effect<ObjectStore.GetResult, GetError> => {
+  const meta = metaOf(path, entry)
+  const size = entry.data.byteLength
+  // The common case first: the whole object, no conditions.
+  if (
+    options.range === undefined && options.version === undefined && options.head !== true && !conditional(options)
+  ) {
+    return Effect.succeed(internal.unsafeGetResult(meta, { start: 0, end: size }, entry.attributes, copyOf(entry)))
+  }
+  const context = { store: STORE, method: "get", path }
+  if (options.version !== undefined) {
+    return Effect.fail(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
+  }
+  const failed = checkPreconditions(meta, options, context)
+  if (failed !== undefined) return Effect.fail(failed)
+  let range: ObjectStore.ResolvedRange = { start: 0, end: size }
+  if (options.range !== undefined) {
+    const resolved = ObjectStore.resolveRange(options.range, size, context)
+    if (Either.isLeft(resolved)) return Effect.fail(resolved.left)
+    range = resolved.right
+  }
+  // Stored bytes are never handed out: a caller mutating its buffer must not change the store.
+  const bytes = options.head === true
+    ? Effect.succeed(new Uint8Array(0))
+    : Effect.sync(() => new Uint8Array(entry.data.subarray(range.start, range.end)))
+  return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes: entry.attributes, bytes }))
+}
+
+const store = (
+  memory: Memory,
+  path: string,
+  data: Uint8Array,
+  attributes: ObjectStore.Attributes,
+  tags: Entry["tags"]
+) => {
+  const eTag = String(++memory.counter)
+  memory.objects.set(path, { data, lastModified: new Date(), eTag, attributes, tags })
+  return eTag
+}
+
+// The mode's checks and the write happen in one synchronous step.
+const write = (
+  memory: Memory,
+  path: string,
+  data: Uint8Array,
+  options: ObjectStore.PutOptions
+): Either.Either<ObjectStore.PutResult, AlreadyExists | PreconditionFailed | NotSupported> => {
+  const mode = options.mode
+  if (mode !== undefined && mode !== "overwrite") {
+    const context = { store: STORE, method: "put", path }
+    const existing = memory.objects.get(path)
+    if (mode === "create") {
+      if (existing !== undefined) return Either.left(new AlreadyExists(context))
+    } else if (mode.version !== undefined) {
+      return Either.left(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
+    } else if (existing === undefined) {
+      return Either.left(new PreconditionFailed({ ...context, description: "the object to update does not exist" }))
+    } else if (mode.eTag !== undefined && mode.eTag !== existing.eTag) {
+      return Either.left(
+        new PreconditionFailed({
+          ...context,
+          description: `expected ETag ${mode.eTag}, the object has ${existing.eTag}`
+        })
+      )
+    }
+  }
+  return Either.right({ eTag: store(memory, path, data, options.attributes ?? {}, options.tags ?? {}) })
+}
+
 /**
  * Makes a fresh, empty store outside of Effect.
  *
@@ -56,17 +143,8 @@ export const make: Effect.Effect<ObjectStore.ObjectStore.Service> = Effect.sync(
  * @category constructors
  */
 export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
-  // JavaScript runs one fiber step at a time, so reading and replacing an entry within one synchronous step is
-  // atomic: the checks of a conditional put and its write cannot interleave with another fiber.
-  const objects = new Map<string, Entry>()
-  let counter = 0
-
-  const metaOf = (path: string, entry: Entry): ObjectStore.ObjectMeta => ({
-    path,
-    lastModified: entry.lastModified,
-    size: entry.data.byteLength,
-    eTag: entry.eTag
-  })
+  const memory: Memory = { objects: new Map(), counter: 0 }
+  const objects = memory.objects
 
   const lookup = (method: string, path: string) =>
     Effect.suspend(() => {
@@ -75,35 +153,11 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     })
 
   const get: ObjectStore.Backend["get"] = (path, options) =>
-    Effect.suspend((): Effect.Effect<ObjectStore.GetResult, GetError> => {
+    Effect.suspend(() => {
       const entry = objects.get(path)
-      if (entry === undefined) return Effect.fail(new NotFound({ store: STORE, method: "get", path }))
-      const meta = metaOf(path, entry)
-      const size = entry.data.byteLength
-      // The common case first: the whole object, no conditions.
-      if (
-        options.range === undefined && options.version === undefined && options.head !== true &&
-        !conditional(options)
-      ) {
-        return Effect.succeed(internal.unsafeGetResult(meta, { start: 0, end: size }, entry.attributes, copyOf(entry)))
-      }
-      const context = { store: STORE, method: "get", path }
-      if (options.version !== undefined) {
-        return Effect.fail(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
-      }
-      const failed = checkPreconditions(meta, options, context)
-      if (failed !== undefined) return Effect.fail(failed)
-      let range: ObjectStore.ResolvedRange = { start: 0, end: size }
-      if (options.range !== undefined) {
-        const resolved = ObjectStore.resolveRange(options.range, size, context)
-        if (Either.isLeft(resolved)) return Effect.fail(resolved.left)
-        range = resolved.right
-      }
-      // Stored bytes are never handed out: a caller mutating its buffer must not change the store.
-      const bytes = options.head === true
-        ? Effect.succeed(new Uint8Array(0))
-        : Effect.sync(() => new Uint8Array(entry.data.subarray(range.start, range.end)))
-      return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes: entry.attributes, bytes }))
+      return entry === undefined
+        ? Effect.fail(new NotFound({ store: STORE, method: "get", path }))
+        : getEntry(entry, path, options)
     })
 
   const getRange: ObjectStore.Backend["getRange"] = (path, range) =>
@@ -120,53 +174,15 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
 
   const head: ObjectStore.Backend["head"] = (path) => Effect.map(lookup("head", path), (entry) => metaOf(path, entry))
 
-  const store = (path: string, data: Uint8Array, attributes: ObjectStore.Attributes, tags: Entry["tags"]) => {
-    const eTag = String(++counter)
-    objects.set(path, { data, lastModified: new Date(), eTag, attributes, tags })
-    return eTag
-  }
-
-  const write = (
-    path: string,
-    data: Uint8Array,
-    options: ObjectStore.PutOptions
-  ): Either.Either<ObjectStore.PutResult, AlreadyExists | PreconditionFailed | NotSupported> => {
-    const mode = options.mode
-    if (mode === undefined || mode === "overwrite") {
-      return Either.right({ eTag: store(path, data, options.attributes ?? {}, options.tags ?? {}) })
-    }
-    const context = { store: STORE, method: "put", path }
-    const existing = objects.get(path)
-    if (mode === "create") {
-      if (existing !== undefined) return Either.left(new AlreadyExists(context))
-    } else {
-      if (mode.version !== undefined) {
-        return Either.left(new NotSupported({ ...context, description: "MemoryStore keeps no versions" }))
-      }
-      if (existing === undefined) {
-        return Either.left(new PreconditionFailed({ ...context, description: "the object to update does not exist" }))
-      }
-      if (mode.eTag !== undefined && mode.eTag !== existing.eTag) {
-        return Either.left(
-          new PreconditionFailed({
-            ...context,
-            description: `expected ETag ${mode.eTag}, the object has ${existing.eTag}`
-          })
-        )
-      }
-    }
-    return Either.right({ eTag: store(path, data, options.attributes ?? {}, options.tags ?? {}) })
-  }
-
   const put: ObjectStore.Backend["put"] = (path, payload, options) => {
-    if (payload instanceof Uint8Array) return Effect.suspend(() => write(path, Buffer.from(payload), options))
+    if (payload instanceof Uint8Array) return Effect.suspend(() => write(memory, path, Buffer.from(payload), options))
     const chunks = payloads.inMemory(payload)
     // In-memory payloads are copied and stored in one step.
-    if (chunks !== undefined) return Effect.suspend(() => write(path, keep(chunks), options))
+    if (chunks !== undefined) return Effect.suspend(() => write(memory, path, keep(chunks), options))
     return Effect.flatMap(
       ObjectStore.payloadBytes(payload, { store: STORE, method: "put", path }),
       // The whole payload is read before the entry is swapped in: a failed stream leaves the old object as it was.
-      (data) => write(path, data, options)
+      (data) => write(memory, path, data, options)
     )
   }
 
@@ -192,7 +208,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
       if (!options.overwrite && objects.has(to)) {
         return Effect.fail(new AlreadyExists({ store: STORE, method: "copy", path: to }))
       }
-      store(to, entry.data, entry.attributes, entry.tags)
+      store(memory, to, entry.data, entry.attributes, entry.tags)
       return Effect.void
     })
 
