@@ -513,18 +513,19 @@ export const main = async (): Promise<void> => {
     const fmtMb = (x: number) => `${x.toFixed(0)} MB/s`
     const fmtSeconds = (x: number) => `${x.toFixed(3)} s`
 
+    // The targets of issue 7, as ratios within this run.
     const throughputRow = (name: string, values: readonly [number, number, number]): Row => ({
       name,
       values,
       format: fmtOps,
-      target: ">= 1.5x SDK",
-      pass: values[0] >= 1.5 * values[1]
+      target: ">= 1.8x SDK",
+      pass: values[0] >= 1.8 * values[1]
     })
     const cpuRow = (name: string, values: readonly [number, number, number]): Row => ({
       name,
       values,
       format: fmtCpu,
-      target: "<= 1.5x raw (<= 0.45 s)",
+      target: "<= 1.5x raw",
       pass: values[0] <= 1.5 * values[2]
     })
     const bigRow = (name: string, values: readonly [number, number, number]): Row => ({
@@ -548,7 +549,7 @@ export const main = async (): Promise<void> => {
       cpuRow("1 KiB PUT: CPU per 1,000", stat("putSmall", cpuPer1000)),
       cpuRow("1 KiB GET: CPU per 1,000", stat("getSmall", cpuPer1000)),
       bigRow(`${BIG_MiB} MiB streamed GET`, stat("getBig", mbPerSecond)),
-      infoRow(`${BIG_MiB} MiB GET: CPU per GiB`, stat("getBig", cpuPerGiB), fmtCpu),
+      cpuRow(`${BIG_MiB} MiB GET: CPU per GiB`, stat("getBig", cpuPerGiB)),
       bigRow(`${BIG_MiB} MiB multipart PUT`, stat("putBig", mbPerSecond)),
       infoRow(`${BIG_MiB} MiB PUT: CPU per GiB`, stat("putBig", cpuPerGiB), fmtCpu),
       {

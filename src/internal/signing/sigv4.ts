@@ -209,17 +209,18 @@ const signingKey = (secret: string, day: string, region: string, service: string
   return key
 }
 
-// Requests in a burst share the second; formatting it once saves a toISOString per request.
-let lastTime = Number.NaN
+// Requests in a burst share the second; formatting it once per second (not per millisecond) saves a toISOString
+// per request.
+let lastSecond = Number.NaN
 let lastAmzDate = ""
 
 /** `yyyymmddThhmmssZ`; throws RangeError on an invalid Date. */
 const amzDateOf = (date: Date): string => {
-  const time = date.getTime()
-  if (time === lastTime) return lastAmzDate
+  const second = Math.floor(date.getTime() / 1000)
+  if (second === lastSecond) return lastAmzDate
   const iso = date.toISOString()
   const amz = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) + iso.slice(17, 19) + "Z"
-  lastTime = time
+  lastSecond = second
   lastAmzDate = amz
   return amz
 }
@@ -293,7 +294,14 @@ export const signRequest = (input: SignInput): SignedRequest => {
   }
   if (token !== undefined) headers["x-amz-security-token"] = token
   if (input.contentSha256Header === true) headers["x-amz-content-sha256"] = input.payloadHash
-  return { ...core, headers }
+  return {
+    signature: core.signature,
+    signedHeaders: core.signedHeaders,
+    canonicalRequest: core.canonicalRequest,
+    stringToSign: core.stringToSign,
+    canonicalQuery: core.canonicalQuery,
+    headers
+  }
 }
 
 /**
