@@ -32,10 +32,17 @@ export const make = (
   }
   return Effect.map(Effect.makeSemaphore(maxConcurrentRequests), (semaphore) => {
     const limit = semaphore.withPermits(1)
-    // A stream takes its permit when it starts and gives it back when it ends, fails or is interrupted.
+    // A stream takes its permit when it starts and gives it back when it ends, fails or is interrupted. The wait
+    // for the permit stays interruptible (acquireRelease's acquire is not): only taking it and registering its
+    // release happen as one step.
     const limitStream = <A, E>(stream: Stream.Stream<A, E>): Stream.Stream<A, E> =>
       Stream.unwrapScoped(
-        Effect.as(Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1)), stream)
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(
+            restore(semaphore.take(1)),
+            Effect.as(Effect.addFinalizer(() => semaphore.release(1)), stream)
+          )
+        )
       )
     return ObjectStore.make({
       name: inner.name,

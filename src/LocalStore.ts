@@ -16,15 +16,12 @@
  *
  * @since 0.1.0
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as fsp from "node:fs/promises"
+import * as nodePath from "node:path"
+import { decode } from "./internal/config.js"
 import { makeBackend } from "./internal/local/backend.js"
 import { errnoCode, STORE } from "./internal/local/errors.js"
 import * as ObjectStore from "./ObjectStore.js"
@@ -56,62 +53,62 @@ export type LocalOptions = typeof LocalConfig.Encoded
 const configError = (description: string, cause?: unknown, field = "root") =>
   new InvalidConfig({ store: STORE, method: "make", field, description, cause })
 
+const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error)
+
+/** The real path of the root directory, created first when `mkdir` is set. */
+const openRoot = (config: LocalConfig): Effect.Effect<string, InvalidConfig> =>
+  Effect.gen(function*() {
+    const absolute = nodePath.resolve(config.root)
+    const info = yield* Effect.tryPromise({
+      try: () => fsp.stat(absolute).catch((error) => errnoCode(error) === "ENOENT" ? undefined : Promise.reject(error)),
+      catch: (error) => configError(`cannot read ${absolute}: ${messageOf(error)}`, error)
+    })
+    if (info === undefined) {
+      if (config.mkdir !== true) {
+        return yield* Effect.fail(configError(`${absolute} does not exist (set mkdir: true to create it)`))
+      }
+      yield* Effect.tryPromise({
+        try: () => fsp.mkdir(absolute, { recursive: true }),
+        catch: (error) => configError(`cannot create ${absolute}: ${messageOf(error)}`, error)
+      })
+    } else if (!info.isDirectory()) {
+      return yield* Effect.fail(configError(`${absolute} is not a directory`))
+    }
+    return yield* Effect.tryPromise({
+      try: () => fsp.realpath(absolute),
+      catch: (error) => configError(`cannot resolve ${absolute}: ${messageOf(error)}`, error)
+    })
+  })
+
 /**
  * Makes a store over the directory `root`. Fails with `InvalidConfig` (field `"root"`) when the root is missing
- * (unless `mkdir` is set), is not a directory or cannot be read.
+ * (unless `mkdir` is set), is not a directory or cannot be read, and with `InvalidConfig` naming the field for an
+ * option it does not know (the same strict decoding as every store). The store does its I/O with `node:fs`: it needs
+ * no `FileSystem` or `Path` service.
  *
  * Attributes are not stored: a put with attributes fails with `NotSupported`. Tags are accepted and ignored.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  options: LocalOptions
-): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidConfig, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const config = yield* Schema.decodeUnknown(LocalConfig)(options).pipe(
-      Effect.mapError((error) => {
-        const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-        const field = issue?.path[0]
-        return configError(issue?.message ?? error.message, error, field === undefined ? "root" : String(field))
-      })
-    )
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const absolute = path.resolve(config.root)
-    const info = yield* fs.stat(absolute).pipe(
-      Effect.map(Option.some),
-      Effect.catchAll((error) =>
-        errnoCode(error) === "ENOENT" || (error._tag === "SystemError" && error.reason === "NotFound")
-          ? Effect.succeed(Option.none())
-          : Effect.fail(configError(`cannot read ${absolute}: ${error.message}`, error))
+export const make = (options: LocalOptions): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidConfig> =>
+  Effect.flatMap(
+    decode(LocalConfig, options, STORE),
+    (config) =>
+      Effect.map(
+        openRoot(config),
+        (root) => ObjectStore.make(makeBackend(root, nodePath, config.automaticCleanup === true))
       )
-    )
-    if (Option.isNone(info)) {
-      if (config.mkdir !== true) {
-        return yield* Effect.fail(configError(`${absolute} does not exist (set mkdir: true to create it)`))
-      }
-      yield* fs.makeDirectory(absolute, { recursive: true }).pipe(
-        Effect.mapError((error) => configError(`cannot create ${absolute}: ${error.message}`, error))
-      )
-    } else if (info.value.type !== "Directory") {
-      return yield* Effect.fail(configError(`${absolute} is not a directory`))
-    }
-    const root = yield* fs.realPath(absolute).pipe(
-      Effect.mapError((error) => configError(`cannot resolve ${absolute}: ${error.message}`, error))
-    )
-    return ObjectStore.make(makeBackend(root, path, fs, config.automaticCleanup === true))
-  })
+  )
 
 /**
- * A layer with a `LocalStore` as the `ObjectStore`, for a `FileSystem` and `Path` provided by the caller.
+ * The same layer as `layer`: kept for programs written when the store asked for `FileSystem` and `Path` (it no
+ * longer does; whatever the caller provides is not used).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerWithoutDependencies = (
-  options: LocalOptions
-): Layer.Layer<ObjectStore.ObjectStore, InvalidConfig, FileSystem.FileSystem | Path.Path> =>
+export const layerWithoutDependencies = (options: LocalOptions): Layer.Layer<ObjectStore.ObjectStore, InvalidConfig> =>
   Layer.effect(ObjectStore.ObjectStore, make(options))
 
 /**
@@ -121,7 +118,7 @@ export const layerWithoutDependencies = (
  * @category layers
  */
 export const layer = (options: LocalOptions): Layer.Layer<ObjectStore.ObjectStore, InvalidConfig> =>
-  layerWithoutDependencies(options).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
+  Layer.effect(ObjectStore.ObjectStore, make(options))
 
 export {
   /**

@@ -3,14 +3,18 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { isPrefixable, PrefixableId } from "./internal/prefixable.js"
 import * as ObjectPath from "./ObjectPath.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath } from "./ObjectStoreError.js"
 import { withContext } from "./ObjectStoreError.js"
+import * as Signer from "./Signer.js"
 
 /**
  * Wraps a store so that it reads and writes only below `prefix`.
@@ -22,22 +26,26 @@ export const make = (
   inner: ObjectStore.ObjectStore.Service,
   prefix: string
 ): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidPath> =>
-  Effect.map(
-    Either.match(ObjectPath.parsePrefix(prefix, { store: "PrefixStore", method: "make" }), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    }),
-    (root) => root === "" ? inner : unsafeMake(inner, root)
+  Effect.map(parseRoot(prefix), (root) => root === "" ? inner : unsafeMake(inner, root))
+
+const parseRoot = (prefix: string): Effect.Effect<string, InvalidPath> =>
+  Either.match(ObjectPath.parsePrefix(prefix, { store: "PrefixStore", method: "make" }), {
+    onLeft: Effect.fail,
+    onRight: Effect.succeed
+  })
+
+// Errors name paths as the caller knows them, relative to the prefix.
+const localErrors = (root: string) => <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.mapError(
+    effect,
+    (error) => withContext(error, { path: (p) => ObjectPath.isUnder(p, root) ? ObjectPath.relative(p, root) : p })
   )
 
 const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): ObjectStore.ObjectStore.Service => {
   const full = (path: string) => ObjectPath.join(root, path)
   const strip = (path: string) => ObjectPath.relative(path, root)
   const meta = (m: ObjectStore.ObjectMeta): ObjectStore.ObjectMeta => ({ ...m, path: strip(m.path) })
-
-  // Errors name paths as the caller knows them, relative to the prefix.
-  const local = <A, E>(effect: Effect.Effect<A, E>) =>
-    Effect.mapError(effect, (error) => withContext(error, { path: (p) => ObjectPath.isUnder(p, root) ? strip(p) : p }))
+  const local = localErrors(root)
 
   return ObjectStore.make({
     name: inner.name,
@@ -69,7 +77,40 @@ const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): Objec
 }
 
 /**
- * Replaces the `ObjectStore` in context with a view of it below `prefix`.
+ * A signer that signs only below `prefix`: paths are checked, then signed below it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const signer = (
+  inner: Signer.Signer.Service,
+  prefix: string
+): Effect.Effect<Signer.Signer.Service, InvalidPath> =>
+  Effect.map(parseRoot(prefix), (root) => root === "" ? inner : unsafeSigner(inner, root))
+
+const unsafeSigner = (inner: Signer.Signer.Service, root: string): Signer.Signer.Service => {
+  const full = (input: string) =>
+    Either.match(ObjectPath.parse(input, { store: "PrefixStore", method: "sign" }), {
+      onLeft: Effect.fail,
+      onRight: (path) => Effect.succeed(ObjectPath.join(root, path))
+    })
+  const local = localErrors(root)
+  const sign = (
+    method: Signer.SignMethod,
+    paths: string | ReadonlyArray<string>,
+    expiresIn: Parameters<Signer.Signer.Service["sign"]>[2]
+  ): Effect.Effect<URL | ReadonlyArray<URL>, Signer.SignError> =>
+    typeof paths === "string"
+      ? local(Effect.flatMap(full(paths), (path) => inner.sign(method, path, expiresIn)))
+      : local(Effect.flatMap(Effect.forEach(paths, full), (all) => inner.sign(method, all, expiresIn)))
+  return { sign: sign as Signer.Signer.Service["sign"] }
+}
+
+/**
+ * Replaces the `ObjectStore` in context with a view of it below `prefix`. Every other service in context that takes
+ * paths is replaced by its view below `prefix` too: the `Signer` (a URL signed through the layer never reaches
+ * outside the prefix) and a store's own service such as `S3Store`. So
+ * `PrefixStore.layer("tenant").pipe(Layer.provideMerge(S3Store.layer(options)))` hands out no unprefixed service.
  *
  * @since 0.1.0
  * @category layers
@@ -77,4 +118,23 @@ const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): Objec
 export const layer = (
   prefix: string
 ): Layer.Layer<ObjectStore.ObjectStore, InvalidPath, ObjectStore.ObjectStore> =>
-  Layer.effect(ObjectStore.ObjectStore, Effect.flatMap(ObjectStore.ObjectStore, (inner) => make(inner, prefix)))
+  Layer.effectContext(Effect.flatMap(
+    Effect.context<ObjectStore.ObjectStore>(),
+    (context) =>
+      Effect.flatMap(parseRoot(prefix), (root) => {
+        const store = Context.get(context, ObjectStore.ObjectStore)
+        if (root === "") return Effect.succeed(Context.make(ObjectStore.ObjectStore, store))
+        // Services that know how to narrow themselves (a store's own tag), then the Signer and the store.
+        const narrowed = Array.from(context.unsafeMap).flatMap(([key, value]) =>
+          isPrefixable(value) ? [Effect.map(value[PrefixableId](root), (v) => [key, v] as const)] : []
+        )
+        return Effect.map(Effect.all(narrowed), (entries) => {
+          let out = Context.make(ObjectStore.ObjectStore, unsafeMake(store, root))
+          for (const [key, value] of entries) out = Context.add(out, Context.GenericTag<unknown>(key), value)
+          const signer = Context.getOption(context, Signer.Signer)
+          if (Option.isSome(signer)) out = Context.add(out, Signer.Signer, unsafeSigner(signer.value, root))
+          // The extra services are not in the layer's type: they only replace what an outer provideMerge exposes.
+          return out as Context.Context<ObjectStore.ObjectStore>
+        })
+      })
+  ))

@@ -225,7 +225,8 @@ const optionalString = (name: string) => Config.option(Config.string(name))
 
 /**
  * Reads the usual AWS environment variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
- * `AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, `AWS_BUCKET` / `AWS_BUCKET_NAME`,
+ * `AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` / `AWS_ENDPOINT` (obstore's name, read
+ * last), `AWS_BUCKET` / `AWS_BUCKET_NAME`,
  * `AWS_ALLOW_HTTP`, `AWS_SKIP_SIGNATURE`. `overrides` win over the environment.
  *
  * @since 0.1.0
@@ -252,6 +253,7 @@ export const fromEnv = (overrides: Partial<S3Options> = {}): Effect.Effect<S3Opt
       defaultRegion: optionalString("AWS_DEFAULT_REGION"),
       endpointS3: optionalString("AWS_ENDPOINT_URL_S3"),
       endpoint: optionalString("AWS_ENDPOINT_URL"),
+      endpointObstore: optionalString("AWS_ENDPOINT"),
       bucket: optionalString("AWS_BUCKET"),
       bucketName: optionalString("AWS_BUCKET_NAME"),
       allowHttp: Config.option(Config.boolean("AWS_ALLOW_HTTP")),
@@ -268,7 +270,7 @@ export const fromEnv = (overrides: Partial<S3Options> = {}): Effect.Effect<S3Opt
     }
     set("bucket", pick(env.bucket, env.bucketName))
     set("region", pick(env.region, env.defaultRegion))
-    set("endpoint", pick(env.endpointS3, env.endpoint))
+    set("endpoint", pick(env.endpointS3, env.endpoint, env.endpointObstore))
     set("accessKeyId", Option.getOrUndefined(env.accessKeyId))
     set("secretAccessKey", Option.getOrUndefined(env.secretAccessKey))
     set("sessionToken", Option.getOrUndefined(env.sessionToken))

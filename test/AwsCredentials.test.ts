@@ -806,3 +806,27 @@ describe("AwsCredentials secrets", () => {
       for (const error of errors) assertNoSecrets(error)
     }))
 })
+
+describe("a provider's answer is checked before it is used", () => {
+  it.effect("no secret, a plain string or an empty one is Unauthenticated, never a defect", () =>
+    Effect.gen(function*() {
+      const answers: ReadonlyArray<unknown> = [
+        { accessKeyId: Redacted.make("AKIA") },
+        { accessKeyId: Redacted.make("AKIA"), secretAccessKey: "plain" },
+        { accessKeyId: Redacted.make("AKIA"), secretAccessKey: Redacted.make("") },
+        { accessKeyId: "AKIA", secretAccessKey: Redacted.make("s") },
+        { accessKeyId: Redacted.make("AKIA"), secretAccessKey: Redacted.make("s"), sessionToken: "t" },
+        undefined
+      ]
+      for (const creds of answers) {
+        const provider = yield* Credentials.cached(Effect.succeed(creds as AwsCredentials))
+        const exit = yield* Effect.exit(provider)
+        assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), JSON.stringify(creds))
+        const error = yield* Effect.flip(provider)
+        assert.strictEqual(error._tag, "Unauthenticated")
+        assert.notInclude(error.message, "plain")
+      }
+      const good = { accessKeyId: Redacted.make("AKIA"), secretAccessKey: Redacted.make("s") }
+      assert.strictEqual(yield* Effect.flatten(Credentials.cached(Effect.succeed(good))), good)
+    }))
+})

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Ref, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Ref, Stream, TestClock, TestServices } from "effect"
 import * as LimitStore from "effect-obstore/LimitStore"
 import * as MemoryStore from "effect-obstore/MemoryStore"
 import * as ObjectStore from "effect-obstore/ObjectStore"
@@ -107,4 +107,32 @@ describe("LimitStore", () => {
       const text = yield* Effect.flatMap(ObjectStore.get("a/b"), (r) => r.text)
       assert.strictEqual(text, "data")
     }).pipe(Effect.provide(LimitStore.layer(2).pipe(Layer.provide(MemoryStore.layer)))))
+
+  // object_store's limit test: with every permit held, an operation waiting for one gives up when told to.
+  it.effect("waiting for a permit can be interrupted, for streams and effects alike", () =>
+    Effect.gen(function*() {
+      const { gate, memory, store } = yield* gated
+      yield* memory.put("a", "hello")
+      yield* Deferred.succeed(gate, undefined)
+      const limited = yield* LimitStore.make(store, 1)
+      const result = yield* limited.get("a")
+      const holder = yield* Effect.fork(result.stream.pipe(Stream.tap(() => Effect.never), Stream.runDrain))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      const waiters = [
+        Stream.runDrain(limited.list()),
+        Effect.flatMap(limited.get("a"), (r) => Stream.runDrain(r.stream)),
+        limited.head("a"),
+        limited.delete(["a", "b"])
+      ]
+      for (const waiter of waiters) {
+        const fiber = yield* Effect.fork(Effect.timeout(waiter, "20 millis"))
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        yield* TestClock.adjust("20 millis")
+        // A bound on the real clock, so that a waiter that cannot be interrupted fails the test instead of hanging it.
+        const exit = yield* TestServices.provideLive(Effect.timeout(Fiber.await(fiber), "2 seconds"))
+        assert.isTrue(Exit.isFailure(exit) && Cause.isTimeoutException(Cause.squash(exit.cause)))
+      }
+      yield* Fiber.interrupt(holder)
+      assert.strictEqual((yield* limited.head("a")).size, 5)
+    }))
 })

@@ -127,6 +127,20 @@ describe("LocalStore", () => {
         assert.strictEqual(empty.field, "root")
       }))
 
+    it.live("an unknown option is InvalidConfig naming it, as on every store", () =>
+      Effect.gen(function*() {
+        const root = freshDir()
+        const typo = { root, mkdirr: true } as unknown as LocalStore.LocalOptions
+        const fromLayer = yield* Effect.flip(Effect.scoped(Layer.build(LocalStore.layer(typo))))
+        assert.strictEqual(fromLayer._tag, "InvalidConfig")
+        assert.strictEqual(fromLayer.field, "mkdirr")
+        // make needs no FileSystem or Path: it runs as it is.
+        const fromMake = yield* Effect.flip(LocalStore.make(typo))
+        assert.strictEqual(fromMake.field, "mkdirr")
+        const wrongType = yield* Effect.flip(LocalStore.make({ root, mkdir: "yes" } as never))
+        assert.strictEqual(wrongType.field, "mkdir")
+      }))
+
     it.live("layer needs nothing else, and fails with InvalidConfig", () =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(

@@ -1,7 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import * as MemoryStore from "effect-obstore/MemoryStore"
+import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as PrefixStore from "effect-obstore/PrefixStore"
+import * as S3Store from "effect-obstore/S3Store"
+import * as Signer from "effect-obstore/Signer"
+import { rgwOptions, s3 } from "./support/servers.js"
 
 describe("PrefixStore", () => {
   it.effect("reads and writes below the prefix, results relative to it", () =>
@@ -43,5 +47,26 @@ describe("PrefixStore", () => {
       const inner = yield* MemoryStore.make
       assert.strictEqual(yield* PrefixStore.make(inner, ""), inner)
       assert.strictEqual(yield* PrefixStore.make(inner, "/"), inner)
+    }))
+
+  it.live("over S3Store, the Signer and the S3Store service are prefixed too", () =>
+    Effect.gen(function*() {
+      const tenant = `prefix-signer/${crypto.randomUUID()}`
+      const layer = PrefixStore.layer(tenant).pipe(Layer.provideMerge(S3Store.layer(rgwOptions)))
+      yield* Effect.gen(function*() {
+        const url = yield* Signer.sign("GET", "a.txt", "1 minute")
+        assert.strictEqual(url.pathname, `/${s3.bucket}/${tenant}/a.txt`)
+        const many = yield* Signer.sign("PUT", ["b/c.txt"], "1 minute")
+        assert.strictEqual(many[0].pathname, `/${s3.bucket}/${tenant}/b/c.txt`)
+        const bad = yield* Effect.flip(Signer.sign("GET", "../escape", "1 minute"))
+        assert.strictEqual(bad._tag, "InvalidPath")
+        const service = yield* S3Store.S3Store
+        assert.strictEqual(service.config.prefix, tenant)
+        yield* service.store.put("via-service.txt", "x")
+        yield* ObjectStore.head("via-service.txt")
+        const signed = yield* service.signer.sign("GET", "a.txt", "1 minute")
+        assert.strictEqual(signed.pathname, `/${s3.bucket}/${tenant}/a.txt`)
+        yield* ObjectStore.delete("via-service.txt")
+      }).pipe(Effect.provide(layer))
     }))
 })

@@ -1,6 +1,6 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, TestServices } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { full } from "./conformance/capabilities.js"
@@ -139,3 +139,115 @@ conformance(
     reasons: { ...full.reasons, copyIfNotExists: "as above", versions: "as above" }
   }
 )
+
+describe("S3Store errors a user meets", () => {
+  it.live("a credential provider without a secret fails with Unauthenticated, not a defect", () =>
+    Effect.gen(function*() {
+      const { accessKeyId: _, secretAccessKey: __, ...rest } = options
+      const provided = [
+        { accessKeyId: Redacted.make(s3.accessKeyId) },
+        { accessKeyId: Redacted.make(s3.accessKeyId), secretAccessKey: s3.secretAccessKey },
+        { accessKeyId: Redacted.make(s3.accessKeyId), secretAccessKey: Redacted.make("") }
+      ]
+      for (const creds of provided) {
+        const credentials = Effect.succeed(creds as unknown as S3Store.AwsCredentials)
+        const exit = yield* Effect.exit(
+          Effect.provide(ObjectStore.head("anything"), S3Store.layer({ ...rest, credentials }))
+        )
+        assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), String(exit))
+        const error = yield* Effect.flip(
+          Effect.provide(ObjectStore.head("anything"), S3Store.layer({ ...rest, credentials }))
+        )
+        assert.strictEqual(error._tag, "Unauthenticated")
+        assert.include(error.message, "secretAccessKey")
+      }
+    }))
+
+  it.live("a wrong secret on head names head", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ObjectStore.head("anything"))
+      assert.strictEqual(error._tag, "Unauthenticated")
+      assert.strictEqual(error.method, "head")
+    }).pipe(Effect.provide(S3Store.layer({ ...options, secretAccessKey: "wrong" }))))
+
+  it.live("a missing bucket is a StoreError that names the bucket", () =>
+    Effect.gen(function*() {
+      const bucket = `no-such-bucket-${crypto.randomUUID().slice(0, 8)}`
+      const layer = S3Store.layer({ ...options, bucket })
+      const failures = [
+        yield* Effect.flip(Effect.provide(ObjectStore.head("a"), layer)),
+        yield* Effect.flip(Effect.provide(ObjectStore.get("a"), layer)),
+        yield* Effect.flip(Effect.provide(ObjectStore.put("a", "x"), layer)),
+        yield* Effect.flip(Effect.provide(ObjectStore.listWithDelimiter(), layer)),
+        yield* Effect.flip(Effect.provide(ObjectStore.copy("a", "b"), layer))
+      ]
+      for (const error of failures) {
+        assert.strictEqual(error._tag, "StoreError", error.message)
+        assert.include(error.message, `bucket "${bucket}" does not exist`)
+      }
+    }))
+
+  it.live("a list of ETags in ifMatch / ifNoneMatch is evaluated as RFC 9110 says", () =>
+    Effect.gen(function*() {
+      const key = `s3-specific/${crypto.randomUUID()}/etags`
+      const { eTag } = yield* ObjectStore.put(key, "hello")
+      assert.isDefined(eTag)
+      const other = "\"0123456789abcdef0123456789abcdef\""
+      const list = `${other}, ${eTag}`
+      assert.strictEqual(yield* Effect.flatMap(ObjectStore.get(key, { ifMatch: list }), (r) => r.text), "hello")
+      assert.strictEqual(
+        yield* Effect.flatMap(ObjectStore.get(key, { ifMatch: `${eTag}, ${other}` }), (r) => r.text),
+        "hello"
+      )
+      const notMatched = yield* Effect.flip(ObjectStore.get(key, { ifMatch: `${other}, "fedcba"` }))
+      assert.strictEqual(notMatched._tag, "PreconditionFailed")
+      const modified = yield* Effect.flip(ObjectStore.get(key, { ifNoneMatch: list }))
+      assert.strictEqual(modified._tag, "NotModified")
+      const weak = yield* Effect.flip(ObjectStore.get(key, { ifNoneMatch: `${other}, W/${eTag}` }))
+      assert.strictEqual(weak._tag, "NotModified")
+      assert.strictEqual(
+        yield* Effect.flatMap(ObjectStore.get(key, { ifNoneMatch: `${other}, "fedcba"` }), (r) => r.text),
+        "hello"
+      )
+      // If-None-Match takes precedence over If-Modified-Since (a date that alone would answer 304).
+      const since = new Date(Date.now() + 3_600_000)
+      assert.strictEqual(
+        yield* Effect.flatMap(
+          ObjectStore.get(key, { ifNoneMatch: `${other}, "fedcba"`, ifModifiedSince: since }),
+          (r) => r.text
+        ),
+        "hello"
+      )
+      yield* ObjectStore.delete(key)
+    }).pipe(Effect.provide(rgw)))
+})
+
+describe("S3Store configuration a user expects", () => {
+  it.effect("fromEnv reads AWS_ENDPOINT (obstore's name)", () =>
+    Effect.gen(function*() {
+      const read = yield* S3Store.fromEnv()
+      assert.strictEqual(read.endpoint, s3.endpoint)
+    }).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(
+        new Map([["AWS_ENDPOINT", s3.endpoint], ["AWS_BUCKET", s3.bucket]])
+      ))
+    ))
+
+  it.effect("an endpoint that does not resolve fails at once, without retries", () =>
+    Effect.gen(function*() {
+      const layer = S3Store.layer({
+        ...options,
+        endpoint: "http://no-such-host.invalid:1",
+        retry: { maxRetries: 10, initBackoff: "1 second" }
+      })
+      // On the TestClock a retry would wait forever: the head must end without the clock moving.
+      const fiber = yield* Effect.fork(Effect.flip(Effect.provide(ObjectStore.head("a"), layer)))
+      const exit = yield* TestServices.provideLive(Effect.timeout(Fiber.await(fiber), "20 seconds"))
+      assert.isTrue(Exit.isSuccess(exit), "the head waited for a retry")
+      if (Exit.isSuccess(exit)) {
+        assert.strictEqual(exit.value._tag, "StoreError")
+        assert.include(exit.value.message, "no-such-host.invalid")
+        assert.notInclude(exit.value.message, "gave up after")
+      }
+    }))
+})

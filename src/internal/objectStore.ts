@@ -19,7 +19,8 @@ import type {
   ResolvedRange
 } from "../ObjectStore.js"
 import type { InvalidPath, StoreError, StreamError } from "../ObjectStoreError.js"
-import { InvalidRange, withContext } from "../ObjectStoreError.js"
+import { InvalidConfig, InvalidRange, withContext } from "../ObjectStoreError.js"
+import * as checks from "./options.js"
 import * as payloads from "./payload.js"
 import * as ranges from "./ranges.js"
 import { traced } from "./span.js"
@@ -139,6 +140,7 @@ interface Core {
   readonly store: string
   readonly traced: boolean
   readonly backend: Backend
+  readonly limits: checks.Limits
   readonly spanName: Readonly<Record<Method, string>>
   readonly at: Readonly<Record<Method, ObjectPath.Context>>
   readonly getRange: (path: string, range: ByteRange) => ReturnType<ObjectStore.Service["getRange"]>
@@ -151,10 +153,11 @@ const perMethod = <A>(f: (method: Method) => A): Record<Method, A> =>
   Object.fromEntries(METHODS.map((method) => [method, f(method)])) as Record<Method, A>
 
 // The operations a backend may leave out are derived from the ones it must have.
-const derive = (backend: Backend): Core => ({
+const derive = (backend: Backend & checks.WithLimits): Core => ({
   store: backend.name,
   traced: backend.spans ?? true,
   backend,
+  limits: backend.multipartLimits ?? checks.NO_LIMITS,
   spanName: perMethod((method) => `${backend.name}.${method}`),
   at: perMethod((method) => ({ store: backend.name, method })),
   getRange: backend.getRange ??
@@ -227,10 +230,17 @@ const get = (core: Core): ObjectStore.Service["get"] => (input, options = NO_OPT
   return bad !== undefined ? Effect.fail(bad) : span(core, "get", core.backend.get(path, options), path)
 }
 
+// An option no request can honour, found before any I/O. `InvalidConfig` is not yet in the declared error unions of
+// put and getRanges (PutError, GetError in ObjectStoreError.ts): until it is, it is failed through this one cast.
+const invalid = (core: Core, method: Method, path: string, problem: checks.Problem) =>
+  Effect.fail(new InvalidConfig({ store: core.store, method, path, ...problem })) as Effect.Effect<never, never>
+
 const put = (core: Core): ObjectStore.Service["put"] => (input, payload, options = NO_OPTIONS) => {
   const path = ObjectPath.normalize(input, core.at.put)
-  return typeof path !== "string"
-    ? Effect.fail(path)
+  if (typeof path !== "string") return Effect.fail(path)
+  const problem = options === NO_OPTIONS ? undefined : checks.putProblem(options, core.limits)
+  return problem !== undefined
+    ? invalid(core, "put", path, problem)
     : span(core, "put", core.backend.put(path, payload, options), path)
 }
 
@@ -248,6 +258,8 @@ const getRange = (core: Core): ObjectStore.Service["getRange"] => (input, range)
 // Checks every range, reads the coalesced ranges, and cuts each requested range out of the one holding it.
 const getRanges = (core: Core): ObjectStore.Service["getRanges"] => (input, list, options = NO_OPTIONS) =>
   withPath(core, "getRanges", input, (path) => {
+    const problem = checks.coalesceProblem(options.coalesce)
+    if (problem !== undefined) return invalid(core, "getRanges", path, problem)
     const fail = (description: string) => Effect.fail(new InvalidRange({ ...where, description }))
     const where = { store: core.store, method: "getRanges", path }
     const bounded: Array<ranges.Bounded> = []
@@ -318,7 +330,7 @@ const del = (core: Core): ObjectStore.Service["delete"] => (paths) => {
   )
 }
 
-export const make = (backend: Backend): ObjectStore.Service => {
+export const make = (backend: Backend & checks.WithLimits): ObjectStore.Service => {
   const core = derive(backend)
   return {
     name: core.store,

@@ -1,17 +1,27 @@
 // AWS credential providers for the S3 store: static keys, a refreshing cache, and the default chain (environment →
 // web identity → container → EC2 instance metadata). Secrets go into `Redacted` the moment they are parsed; error
 // descriptions name sources, status codes and AWS error codes, never a key, token or response body.
-import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { XMLParser } from "fast-xml-parser"
-import * as Fs from "node:fs/promises"
 import { StoreError, Unauthenticated } from "../../ObjectStoreError.js"
 import type { MetadataError } from "../cloud/metadata.js"
-import { errorCode, request as send } from "../cloud/metadata.js"
+import { request as send } from "../cloud/metadata.js"
 import * as TokenCache from "../cloud/tokenCache.js"
+import { fromProfileLink } from "./profile.js"
+import type { Env, Link } from "./source.js"
+import {
+  envValue,
+  Fail,
+  failTransport,
+  field,
+  nonEmptyString,
+  parseDate,
+  parseJson,
+  readSecretFile,
+  Skip
+} from "./source.js"
+import * as Sts from "./sts.js"
 
 /** Credentials as the signer needs them; every secret stays `Redacted` until the moment of signing. */
 export interface AwsCredentials {
@@ -46,6 +56,34 @@ const storeError = (description: string, cause?: unknown): StoreError =>
 /** Always the same credentials. */
 export const staticProvider = (creds: AwsCredentials): CredentialProvider => Effect.succeed(creds)
 
+const isSecret = (u: unknown): u is Redacted.Redacted<string> => {
+  if (!Redacted.isRedacted(u)) return false
+  const value: unknown = Redacted.value(u)
+  return typeof value === "string" && value.length > 0
+}
+
+/**
+ * What a provider returned, checked before anything signs with it: a provider written by a user can hand back a
+ * missing or plain-string secret, which would otherwise end the fiber with a defect when the signer unwraps it.
+ */
+export const checked = (creds: AwsCredentials): Effect.Effect<AwsCredentials, Unauthenticated> => {
+  const value: unknown = creds
+  const missing = typeof value !== "object" || value === null
+    ? "credentials"
+    : !isSecret(creds.accessKeyId)
+    ? "accessKeyId"
+    : !isSecret(creds.secretAccessKey)
+    ? "secretAccessKey"
+    : creds.sessionToken !== undefined && !isSecret(creds.sessionToken)
+    ? "sessionToken"
+    : undefined
+  return missing === undefined
+    ? Effect.succeed(creds)
+    : Effect.fail(
+      unauthenticated(`the credential provider returned no usable ${missing} (a non-empty string in a Redacted)`)
+    )
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // cache
 // ---------------------------------------------------------------------------------------------------------------------
@@ -59,52 +97,10 @@ export const cached = (
   provider: CredentialProvider,
   options?: { readonly refreshBefore?: Duration.DurationInput | undefined }
 ): Effect.Effect<CredentialProvider> =>
-  TokenCache.make(provider, {
+  TokenCache.make(Effect.flatMap(provider, checked), {
     expiresAt: (creds) => creds.expiration?.getTime(),
     refreshBefore: options?.refreshBefore
   })
-
-// ---------------------------------------------------------------------------------------------------------------------
-// parsing
-// ---------------------------------------------------------------------------------------------------------------------
-
-const field = (u: unknown, key: string): unknown =>
-  typeof u === "object" && u !== null && Object.prototype.hasOwnProperty.call(u, key)
-    ? (u as Record<string, unknown>)[key]
-    : undefined
-
-const nonEmptyString = (u: unknown): string | undefined => typeof u === "string" && u.length > 0 ? u : undefined
-
-const parseDate = (u: unknown): Date | undefined => {
-  if (typeof u !== "string") return undefined
-  const date = new Date(u)
-  return Number.isNaN(date.getTime()) ? undefined : date
-}
-
-// Parse failures carry no cause: `JSON.parse` quotes the offending input in its message, and that input holds secrets.
-const parseJson = (body: string): unknown => {
-  try {
-    return JSON.parse(body)
-  } catch {
-    return undefined
-  }
-}
-
-const xmlParser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  // Keep every value a string: a secret key that looks like a number must not become one.
-  parseTagValue: false,
-  trimValues: true
-})
-
-const parseXml = (body: string): unknown => {
-  try {
-    return xmlParser.parse(body)
-  } catch {
-    return undefined
-  }
-}
 
 /** Credentials from a JSON document in the shape ECS and IMDS both serve. */
 const credentialsFromJson = (doc: unknown): AwsCredentials | undefined => {
@@ -126,46 +122,6 @@ const credentialsFromJson = (doc: unknown): AwsCredentials | undefined => {
 // ---------------------------------------------------------------------------------------------------------------------
 // the chain's links
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** The source is not configured (or, for IMDS, not reachable): the chain moves on. */
-class Skip extends Data.TaggedError("Skip")<{ readonly reason: string }> {}
-
-/** The source is configured but failed: the chain stops here rather than fall through to another identity. */
-class Fail extends Data.TaggedError("Fail")<{
-  readonly kind: "Unauthenticated" | "StoreError"
-  readonly reason: string
-  readonly cause?: unknown
-}> {}
-
-type Link = Effect.Effect<AwsCredentials, Skip | Fail>
-
-const failTransport = (what: string) => (error: MetadataError) =>
-  new Fail({ kind: "StoreError", reason: `${what}: ${error.reason}`, cause: error.cause })
-
-type Env = Readonly<Record<string, string | undefined>>
-
-const envValue = (env: Env, key: string): string | undefined => {
-  const value = env[key]
-  return value === undefined || value.trim() === "" ? undefined : value.trim()
-}
-
-const readSecretFile = (path: string, what: string): Effect.Effect<Redacted.Redacted<string>, Fail> =>
-  Effect.tryPromise({
-    try: () => Fs.readFile(path, "utf8"),
-    catch: (cause) =>
-      new Fail({
-        kind: "Unauthenticated",
-        reason: `cannot read ${what} "${path}" (${errorCode(cause) ?? "read failed"})`,
-        cause
-      })
-  }).pipe(
-    Effect.flatMap((text) => {
-      const value = text.trim()
-      return value === ""
-        ? Effect.fail(new Fail({ kind: "Unauthenticated", reason: `${what} "${path}" is empty` }))
-        : Effect.succeed(Redacted.make(value))
-    })
-  )
 
 const fromEnvLink = (env: Env): Link =>
   Effect.suspend((): Link => {
@@ -192,26 +148,6 @@ const fromEnvLink = (env: Env): Link =>
     })
   })
 
-/** Never let an echoed token reach a message, whatever the server put in it. */
-const scrub = (text: string, secret: Redacted.Redacted<string>): string => {
-  const value = Redacted.value(secret)
-  return value.length === 0 ? text : text.split(value).join("<redacted>")
-}
-
-const stsError = (status: number, body: string, token: Redacted.Redacted<string>): Fail => {
-  const error = field(field(parseXml(body), "ErrorResponse"), "Error")
-  const code = nonEmptyString(field(error, "Code"))
-  const message = nonEmptyString(field(error, "Message"))
-  const detail = code === undefined
-    ? `HTTP ${status}`
-    : `HTTP ${status} ${code}${message === undefined ? "" : `: ${scrub(message, token)}`}`
-  return new Fail({
-    // Throttling and an identity provider STS could not reach are worth retrying; anything else is a rejection.
-    kind: status >= 500 || code === "Throttling" || code === "IDPCommunicationError" ? "StoreError" : "Unauthenticated",
-    reason: `STS AssumeRoleWithWebIdentity failed (${detail})`
-  })
-}
-
 const fromWebIdentityLink = (
   env: Env,
   endpoint: string,
@@ -228,43 +164,14 @@ const fromWebIdentityLink = (
     if (!URL.canParse(endpoint)) {
       return Effect.fail(new Fail({ kind: "Unauthenticated", reason: `invalid STS endpoint "${endpoint}"` }))
     }
-    return Effect.gen(function*() {
-      const token = yield* readSecretFile(tokenFile, "web identity token file")
-      const sessionName = envValue(env, "AWS_ROLE_SESSION_NAME") ??
-        `effect-obstore-${yield* Clock.currentTimeMillis}`
-      const form = new URLSearchParams({
-        Action: "AssumeRoleWithWebIdentity",
-        Version: "2011-06-15",
-        RoleArn: roleArn,
-        RoleSessionName: sessionName,
-        WebIdentityToken: Redacted.value(token)
-      })
-      const response = yield* send(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", accept: "application/xml" },
-        body: form.toString()
-      }, timeout).pipe(Effect.mapError(failTransport(`STS endpoint ${endpoint}`)))
-      if (response.status !== 200) return yield* Effect.fail(stsError(response.status, response.body, token))
-      const creds = field(
-        field(field(parseXml(response.body), "AssumeRoleWithWebIdentityResponse"), "AssumeRoleWithWebIdentityResult"),
-        "Credentials"
-      )
-      const accessKeyId = nonEmptyString(field(creds, "AccessKeyId"))
-      const secretAccessKey = nonEmptyString(field(creds, "SecretAccessKey"))
-      const sessionToken = nonEmptyString(field(creds, "SessionToken"))
-      const expiration = parseDate(field(creds, "Expiration"))
-      if (accessKeyId === undefined || secretAccessKey === undefined || sessionToken === undefined) {
-        return yield* Effect.fail(
-          new Fail({ kind: "StoreError", reason: "STS AssumeRoleWithWebIdentity answered without credentials" })
-        )
-      }
-      return {
-        accessKeyId: Redacted.make(accessKeyId),
-        secretAccessKey: Redacted.make(secretAccessKey),
-        sessionToken: Redacted.make(sessionToken),
-        expiration
-      }
-    })
+    return Effect.flatMap(readSecretFile(tokenFile, "web identity token file"), (token) =>
+      Sts.assumeRoleWithWebIdentity({
+        endpoint,
+        timeout,
+        roleArn,
+        sessionName: envValue(env, "AWS_ROLE_SESSION_NAME"),
+        token
+      }))
   })
 
 const CONTAINER_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"])

@@ -7,7 +7,7 @@ import * as Stream from "effect/Stream"
 import type { Attributes, GetOptions, GetResult, ObjectMeta, ResolvedRange } from "../../ObjectStore.js"
 import * as ObjectStore from "../../ObjectStore.js"
 import type { GetError, HeadError, Unauthenticated } from "../../ObjectStoreError.js"
-import { NotModified, StoreError, withContext } from "../../ObjectStoreError.js"
+import { NotModified, PreconditionFailed, StoreError, withContext } from "../../ObjectStoreError.js"
 import { Retryable } from "../http/retry.js"
 import type { Response, TransportError } from "../http/transport.js"
 import { header } from "../http/transport.js"
@@ -17,7 +17,7 @@ import type { Context, HttpFailure } from "./failure.js"
 import { mapFailure } from "./failure.js"
 import type { HeaderConfig } from "./headers.js"
 import { attributesFrom, metaFrom } from "./headers.js"
-import { getHeaders, noneMatchAny, parseContentRange, rangeHeader } from "./range.js"
+import { clientConditions, getHeaders, matches, parseContentRange, rangeHeader } from "./range.js"
 import type { Handle } from "./request.js"
 import { lazyStream } from "./resume.js"
 
@@ -117,12 +117,31 @@ const eager = (
   })
 }
 
+/** The If-Match / If-None-Match conditions the server was not asked to evaluate, checked on the answer's ETag. */
+const conditionFailure = (
+  ctx: Context & { readonly path: string },
+  options: GetOptions,
+  eTag: string | undefined
+): PreconditionFailed | NotModified | undefined => {
+  const { ifMatch, ifNoneMatch } = clientConditions(options)
+  if (ifMatch !== undefined && !matches(ifMatch, eTag, true)) {
+    return new PreconditionFailed({ ...ctx, description: `the object's ETag ${eTag} is not one of ifMatch` })
+  }
+  if (ifNoneMatch !== undefined && matches(ifNoneMatch, eTag, false)) {
+    const description = ifNoneMatch === "*"
+      ? "the object exists and ifNoneMatch is *"
+      : `the object's ETag ${eTag} is one of ifNoneMatch`
+    return new NotModified({ ...ctx, description })
+  }
+  return undefined
+}
+
 /** What to do with a 2xx answer to a GET or HEAD. */
 const onAnswer = (
   client: GetClient,
   ctx: Context & { readonly path: string },
   options: GetOptions
-): Handle<GetResult, StoreError | NotModified> =>
+): Handle<GetResult, StoreError | NotModified | PreconditionFailed> =>
 (response) => {
   const answer = checkAnswer(
     ctx,
@@ -132,11 +151,9 @@ const onAnswer = (
     header(response.headers, "content-length")
   )
   if (answer instanceof StoreError) return rejected(response, answer)
-  if (noneMatchAny(options)) {
-    const description = "the object exists and ifNoneMatch is *"
-    return Effect.zipRight(response.body.discard, Effect.fail(new NotModified({ ...ctx, description })))
-  }
   const meta = metaFrom(client.headers, ctx.path, response.headers, answer.size)
+  const failed = conditionFailure(ctx, options, meta.eTag)
+  if (failed !== undefined) return Effect.zipRight(response.body.discard, Effect.fail(failed))
   const attributes = attributesFrom(client.headers, response.headers)
   const { range } = answer
   if (options.head === true) {
@@ -178,7 +195,8 @@ export const head = (client: GetClient, path: string): Effect.Effect<ObjectMeta,
       "PermissionDenied",
       (denied) =>
         Effect.matchEffect(get(client, path, { range: { offset: 0, length: 1 } }), {
-          onFailure: (probe) => Effect.fail(probe._tag === "Unauthenticated" ? probe : denied),
+          onFailure: (probe) =>
+            Effect.fail(probe._tag === "Unauthenticated" ? withContext(probe, { method: "head" }) : denied),
           onSuccess: () => Effect.fail(denied)
         })
     ),

@@ -1,5 +1,6 @@
-// Retries of HTTP requests: a Schedule from RetryConfig, applied only to failures marked retryable, honouring a
-// server's Retry-After, and reporting how many attempts were made when it gives up.
+// Retries of HTTP requests: a Schedule from RetryConfig, applied only to failures marked retryable (and not to those
+// no wait can heal: an unknown host name, an untrusted certificate), honouring a server's Retry-After, and reporting
+// how many attempts were made when it gives up.
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -14,6 +15,40 @@ export class Retryable {
 }
 
 export const isRetryable = (u: unknown): u is Retryable => u instanceof Retryable
+
+// Failures that no wait can heal: the name does not exist, the server's certificate is not trusted.
+const PERMANENT_CODES = new Set([
+  "ENOTFOUND",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "HOSTNAME_MISMATCH"
+])
+
+/** The error codes along a chain of causes (a StoreError's TransportError's undici or Node error, ...). */
+const codesOf = (u: unknown, depth = 0): ReadonlyArray<string> => {
+  if (typeof u !== "object" || u === null || depth > 5) return []
+  const { cause, code, message } = u as { cause?: unknown; code?: unknown; message?: unknown }
+  const own = typeof code === "string" ? [code] : []
+  // Transports that keep only a message (the platform HttpClient) still name the code in it.
+  const named = typeof message === "string"
+    ? Array.from(message.matchAll(/\b(ENOTFOUND|[A-Z_]*CERT[A-Z_]*)\b/g), (m) => m[1])
+    : []
+  return [...own, ...named, ...codesOf(cause, depth + 1)]
+}
+
+/** Whether a retryable-looking failure cannot heal by waiting, so that retrying it only delays the error. */
+export const isPermanent = (r: Retryable): boolean => codesOf(r.error.cause).some((code) => PERMANENT_CODES.has(code))
+
+const worthRetrying = (u: unknown): boolean => isRetryable(u) && !isPermanent(u)
 
 /** The schedule of a config, stretched to a server's Retry-After (capped at `maxBackoff`). */
 export const schedule = (config: RetryConfig): Schedule.Schedule<number, unknown> =>
@@ -47,13 +82,14 @@ export const retrying = <A, E>(
   attempt: Effect.Effect<A, E | Retryable>
 ): Effect.Effect<A, Exclude<E, Retryable> | StoreError> =>
   Effect.catchIf(attempt, isRetryable, (first) => {
+    if (isPermanent(first)) return Effect.fail(first.error)
     // Replays the first failure into the schedule, so delays and counts are those of a retry from the start.
     let attempts = 0
     const counted = Effect.suspend(() => {
       attempts++
       return attempts === 1 ? Effect.fail(first) : attempt
     })
-    return Effect.retry(counted, { schedule: scheduleOf(config), while: isRetryable }).pipe(
+    return Effect.retry(counted, { schedule: scheduleOf(config), while: worthRetrying }).pipe(
       Effect.catchIf(isRetryable, (r) =>
         Effect.fail(
           new StoreError({

@@ -1,6 +1,4 @@
 // LocalStore's backend: the operations of the modules beside this one, bound to one root.
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
 import type * as ObjectStore from "../../ObjectStore.js"
 import { copy } from "./copy.js"
 import { del } from "./delete.js"
@@ -9,16 +7,16 @@ import { get, getRange, head } from "./get.js"
 import { list, listWithDelimiter } from "./list.js"
 import { put } from "./put.js"
 import { rename } from "./rename.js"
+import type { Path } from "./root.js"
 import { makeLocal } from "./state.js"
 
 /** The backend over the real directory `root` (already checked to exist). */
 export const makeBackend = (
   root: string,
-  path: Path.Path,
-  fs: FileSystem.FileSystem,
+  path: Path,
   automaticCleanup: boolean
 ): ObjectStore.Backend => {
-  const local = makeLocal(root, path, fs, automaticCleanup)
+  const local = makeLocal(root, path, automaticCleanup)
   return {
     name: STORE,
     get: (key, options) => get(local, key, options),

@@ -1,11 +1,10 @@
 // The store's root directory and the containment rule: a key names `root/key`, and whatever symbolic links lie on
 // the way, the real path it resolves to must stay inside the (real) root, or the operation fails with
 // `PermissionDenied`. Resolving where a write lands (creating directories) is in target.ts.
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import type { BigIntStats } from "node:fs"
 import * as fsp from "node:fs/promises"
+import type * as NodePath from "node:path"
 import * as ObjectPath from "../../ObjectPath.js"
 import { NotFound, PermissionDenied } from "../../ObjectStoreError.js"
 import type { InvalidPath, StoreError } from "../../ObjectStoreError.js"
@@ -15,20 +14,21 @@ import { isReserved, reservedPath } from "./tempFile.js"
 export interface Root {
   /** The real path of the root directory. */
   readonly root: string
-  readonly path: Path.Path
-  readonly fs: FileSystem.FileSystem
+  /** Node's `path` (the store does its I/O with node:fs, so it names paths the way Node does). */
+  readonly path: Path
   /** Whether a real path is the root or lies below it. */
   readonly inside: (real: string) => boolean
   /** `root/key`, symbolic links not resolved (`root` itself for the empty key). */
   readonly fullPath: (key: string) => string
 }
 
-export const makeRoot = (root: string, path: Path.Path, fs: FileSystem.FileSystem): Root => {
+export type Path = Pick<typeof NodePath, "sep" | "join" | "dirname">
+
+export const makeRoot = (root: string, path: Path): Root => {
   const rootPrefix = root.endsWith(path.sep) ? root : root + path.sep
   return {
     root,
     path,
-    fs,
     inside: (real) => real === root || real.startsWith(rootPrefix),
     fullPath: (key) => key === "" ? root : path.join(root, key)
   }

@@ -1,8 +1,6 @@
 // What every operation of one LocalStore shares: its root, its locks and its cleanup setting.
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
 import { type Locked, makeLocks } from "./locks.js"
-import { makeRoot, type Root } from "./root.js"
+import { makeRoot, type Path, type Root } from "./root.js"
 
 export interface Local extends Root {
   readonly locked: Locked
@@ -12,7 +10,6 @@ export interface Local extends Root {
 
 export const makeLocal = (
   root: string,
-  path: Path.Path,
-  fs: FileSystem.FileSystem,
+  path: Path,
   automaticCleanup: boolean
-): Local => ({ ...makeRoot(root, path, fs), locked: makeLocks(), automaticCleanup })
+): Local => ({ ...makeRoot(root, path), locked: makeLocks(), automaticCleanup })

@@ -38,16 +38,17 @@ const createDirectory = (
       if (parent === current) break
       current = parent
     }
-    yield* root.fs.makeDirectory(dir, { recursive: true }).pipe(
-      Effect.mapError((error) => {
+    yield* Effect.tryPromise({
+      try: () => fsp.mkdir(dir, { recursive: true }),
+      catch: (error) => {
         const code = errnoCode(error)
         return code === "ENOTDIR" || code === "EEXIST" ? bothKinds(ctx, error) : accessFailure(
           ctx,
           `creating the directory ${dir}`,
           error
         )
-      })
-    )
+      }
+    })
   })
 
 /**

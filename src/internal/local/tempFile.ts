@@ -1,6 +1,5 @@
 // Temporary files: every write lands in `.<name>.<random>.obstore-tmp` next to its target first, and is put in
 // place by commit.ts. Names with the suffix are reserved, so list can skip them and no path can address one.
-import type * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
@@ -11,6 +10,7 @@ import { InvalidPath } from "../../ObjectStoreError.js"
 import type { PermissionDenied, StoreError } from "../../ObjectStoreError.js"
 import { attempt, type Context, errnoCode } from "./errors.js"
 import { closeQuietly, openPath } from "./open.js"
+import type { Path } from "./root.js"
 
 /** Temporary files end with this; list skips such names and paths may not use them. */
 export const TEMP_SUFFIX = ".obstore-tmp"
@@ -35,7 +35,7 @@ export interface Temp {
 }
 
 /** A temporary file name in `dir`, removed when the scope closes unless it was renamed into place. */
-export const reserveTemp = (path: Path.Path, dir: string, key: string): Effect.Effect<Temp, never, Scope.Scope> =>
+export const reserveTemp = (path: Path, dir: string, key: string): Effect.Effect<Temp, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync((): Temp => ({ file: path.join(dir, tempName(ObjectPath.filename(key))), renamed: false })),
     (temp) => temp.renamed ? Effect.void : Effect.promise(() => fsp.unlink(temp.file).catch(() => undefined))

@@ -2,6 +2,7 @@
 // authorize hook, S3's XML error bodies, and S3's error codes and headers for the shared tables.
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { StoreError } from "../../ObjectStoreError.js"
@@ -10,6 +11,7 @@ import type { S3Config } from "../../S3Store.js"
 import type { CredentialProvider } from "../aws/credentials.js"
 import type { ErrorDialect } from "../cloud/errors.js"
 import type { Context } from "../cloud/failure.js"
+import { HttpFailure, isFailure } from "../cloud/failure.js"
 import type { GetClient } from "../cloud/get.js"
 import type { HeaderConfig } from "../cloud/headers.js"
 import type { Authorize, Engine, Query } from "../cloud/request.js"
@@ -28,6 +30,10 @@ export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 export const STORE = "S3Store"
+
+/** S3's part sizes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html); at most 10,000 parts. */
+export const PART_LIMITS = { minPartSize: 5 * 1024 * 1024, maxPartSize: 5 * 1024 * 1024 * 1024 } as const
+export const MAX_PARTS = 10_000
 
 /** S3's error codes for the shared error table. */
 export const errorDialect: ErrorDialect = {
@@ -69,6 +75,8 @@ export interface Client {
 
 export interface ClientOptions {
   readonly transport: Transport
+  /** The bucket's name, for the errors that say it is missing. */
+  readonly bucket: string
   readonly target: Target
   readonly region: string
   readonly credentials: CredentialProvider | undefined
@@ -128,6 +136,40 @@ const sigV4 = (region: string, credentials: CredentialProvider, unsignedPayload:
 const unsigned: Authorize = (request, headers, send) =>
   Effect.suspend(() => send(headers(), canonicalQuery(request.query)))
 
+/** S3's error bodies, with a missing bucket described by name (S3's own message does not name it). */
+const parseError = (bucket: string) => (body: string) => {
+  const parsed = Xml.error(body)
+  return parsed?.code === "NoSuchBucket" ? { code: parsed.code, message: bucketMissing(bucket) } : parsed
+}
+
+const bucketMissing = (bucket: string) => `bucket "${bucket}" does not exist`
+
+/**
+ * A HEAD answer has no body, so a 404 to a HEAD cannot say whether the object or the bucket is missing. The first
+ * such 404 asks the bucket (HeadBucket); once it has answered that it exists, the answer is kept and later misses
+ * cost nothing more. A missing bucket then fails as S3 says it for a GET: NoSuchBucket.
+ */
+const bucketCheck = (execute: Engine["execute"], bucketPath: string, bucket: string) => {
+  let exists = false
+  return (failure: HttpFailure): Effect.Effect<never, HttpFailure> =>
+    exists || failure.status !== 404 || failure.code !== undefined
+      ? Effect.fail(failure)
+      : Effect.flatMap(
+        Effect.either(execute(
+          { method: "HEAD", path: bucketPath, idempotent: true },
+          { store: STORE, method: "head" },
+          (response) => response.body.discard
+        )),
+        (answer) => {
+          const missing = answer._tag === "Left" && isFailure(answer.left) && answer.left.status === 404
+          if (answer._tag === "Right" || (isFailure(answer.left) && answer.left.status === 403)) exists = true
+          return Effect.fail(
+            missing ? new HttpFailure(404, "NoSuchBucket", bucketMissing(bucket), failure.headers) : failure
+          )
+        }
+      )
+}
+
 export const make = (options: ClientOptions): Client => {
   const { target } = options
   const pathOf = (key: string | undefined) =>
@@ -141,11 +183,12 @@ export const make = (options: ClientOptions): Client => {
     authorize: options.credentials === undefined
       ? unsigned
       : sigV4(options.region, options.credentials, options.unsignedPayload),
-    parseError: Xml.error,
+    parseError: parseError(options.bucket),
     retry: options.retry,
     headers: options.extraHeaders
   })
   const execute = engine.execute
+  const headMissing = bucketCheck(execute, pathOf(undefined), options.bucket)
   const getClient: GetClient = {
     store: STORE,
     headers: headerConfig,
@@ -162,7 +205,7 @@ export const make = (options: ClientOptions): Client => {
         },
         context,
         handle
-      )
+      ).pipe(request.head ? Effect.catchIf(isFailure, headMissing) : identity)
   }
   return { execute, pathOf, target, retry: options.retry, getClient }
 }

@@ -3,18 +3,23 @@
 import * as Effect from "effect/Effect"
 import * as ObjectPath from "../../ObjectPath.js"
 import * as ObjectStore from "../../ObjectStore.js"
+import type { InvalidPath } from "../../ObjectStoreError.js"
 import { InvalidConfig, NotSupported } from "../../ObjectStoreError.js"
 import * as PrefixStore from "../../PrefixStore.js"
-import type { S3Config, S3Store } from "../../S3Store.js"
+import type { S3Store } from "../../S3Store.js"
+import { S3Config } from "../../S3Store.js"
 import type * as Signer from "../../Signer.js"
 import * as Credentials from "../aws/credentials.js"
 import * as Get from "../cloud/get.js"
 import * as List from "../cloud/list.js"
 import type { Transport } from "../http/transport.js"
+import type { WithLimits } from "../options.js"
+import type { Prefixable } from "../prefixable.js"
+import { PrefixableId } from "../prefixable.js"
 import { encodeS3Key } from "../signing/sigv4.js"
 import type { S3, Target } from "./client.js"
 import * as Client from "./client.js"
-import { STORE } from "./client.js"
+import { PART_LIMITS, STORE } from "./client.js"
 import { listMultipartUploads } from "./multipart.js"
 import { copyObject, deleteObject, deleteObjects, listObjectsV2 } from "./object.js"
 import { put } from "./put.js"
@@ -73,10 +78,12 @@ const credentialsOf = (config: S3Config, provided: Credentials.CredentialProvide
     : Credentials.cached(provided ?? Credentials.defaultChain({ region: config.region }))
 
 /** The backend operations of an S3 store. */
-const backend = (s3: S3): ObjectStore.Backend => {
+const backend = (s3: S3): ObjectStore.Backend & WithLimits => {
   const getClient = s3.client.getClient
   return {
     name: STORE,
+    // Checked by ObjectStore.make before any request, like every other option.
+    multipartLimits: PART_LIMITS,
     get: (path, options) => Get.get(getClient, path, options),
     head: (path) => Get.head(getClient, path),
     put: (path, payload, options) => put(s3, path, payload, options),
@@ -123,6 +130,7 @@ export const make = (
     const credentials = yield* credentialsOf(config, provided)
     const client = Client.make({
       transport,
+      bucket: config.bucket,
       target: targetOf(config, endpoint),
       region: config.region,
       credentials,
@@ -131,11 +139,27 @@ export const make = (
       extraHeaders: config.requestPayer ? { "x-amz-request-payer": "requester" } : {}
     })
     const s3: S3 = { client, config }
-    const base = ObjectStore.make(backend(s3))
-    const store = config.prefix === undefined ? base : yield* PrefixStore.make(base, config.prefix)
+    return yield* services(s3, ObjectStore.make(backend(s3)), credentials, config)
+  })
+
+/** The store, signer and S3Store service of a bucket seen below `config.prefix`. */
+const services = (
+  s3: S3,
+  base: ObjectStore.ObjectStore.Service,
+  credentials: Credentials.CredentialProvider | undefined,
+  config: S3Config
+): Effect.Effect<
+  {
+    readonly store: ObjectStore.ObjectStore.Service
+    readonly signer: Signer.Signer.Service
+    readonly service: S3Store["Type"]
+  },
+  InvalidPath
+> =>
+  Effect.map(config.prefix === undefined ? Effect.succeed(base) : PrefixStore.make(base, config.prefix), (store) => {
     const prefix = config.prefix === undefined ? "" : config.prefix.replace(/^\/|\/$/g, "")
     const signer: Signer.Signer.Service = makeSigner(s3, credentials, prefix)
-    const service: S3Store["Type"] = {
+    const service: S3Store["Type"] & Prefixable = {
       config,
       store,
       signer,
@@ -143,6 +167,12 @@ export const make = (
         Effect.map(
           listMultipartUploads(s3, ObjectPath.join(prefix, under ?? "")),
           (uploads) => uploads.map(({ key, uploadId }) => ({ key, uploadId }))
+        ),
+      // Seen through PrefixStore.layer: the same bucket below the joined prefix.
+      [PrefixableId]: (root) =>
+        Effect.map(
+          services(s3, base, credentials, new S3Config({ ...config, prefix: ObjectPath.join(prefix, root) }, true)),
+          (s) => s.service
         )
     }
     return { store, signer, service }
