@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<unknown>> = {
   local: () => import("./local.js").then((m) => m.main()),
   s3: () => import("./s3.js").then((m) => m.main()),
+  upload: () => import("./upload.js").then((m) => m.main()),
   soak: () => import("./soak.js").then((m) => m.main())
 }
 

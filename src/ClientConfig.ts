@@ -20,6 +20,9 @@ const HeaderValue = Schema.String.pipe(
 )
 
 /**
+ * HTTP client settings as a store decodes them (durations as `Duration`, defaults filled in). Stores take the plain
+ * form, `ClientOptions`, under their `client` option.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -41,6 +44,35 @@ export class ClientConfig extends Schema.Class<ClientConfig>("effect-obstore/Cli
   /** How long an idle kept-alive connection stays open. Default 4 s (below common server idle timeouts). */
   poolIdleTimeout: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(4) })
 }) {}
+
+/**
+ * HTTP client settings as a store's `client` option takes them. Every field is optional; durations are a
+ * `Duration`, milliseconds, or a string such as `"30 seconds"`.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface ClientOptions {
+  /** Time allowed for a response to start, and between two chunks of its body. Default 30 s. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Time allowed to open a connection. Default 5 s. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Allow plain `http://` endpoints. Off by default: credentials and data would cross the network in the clear. */
+  readonly allowHttp?: boolean | undefined
+  /** Headers sent with every request (names and values as HTTP allows them: no control characters). */
+  readonly defaultHeaders?: { readonly [name: string]: string } | undefined
+  /** The `user-agent` header. Default `effect-obstore/0.1`. */
+  readonly userAgent?: string | undefined
+  /** Connections kept per origin. Default 64. */
+  readonly poolMaxConnections?: number | undefined
+  /** How long an idle kept-alive connection stays open. Default 4 s (below common server idle timeouts). */
+  readonly poolIdleTimeout?: Duration.DurationInput | undefined
+}
+
+// Declared by hand because editors show no documentation for the fields of `Schema.Encoded` types: this stops the
+// build when the declaration and the schema disagree.
+true satisfies Same<ClientOptions, typeof ClientConfig.Encoded>
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 /**
  * The defaults.

@@ -43,12 +43,25 @@ export class LocalConfig extends Schema.Class<LocalConfig>("effect-obstore/Local
 }) {}
 
 /**
- * What `make` and `layer` take: a `LocalConfig` or a plain object with its fields.
+ * What `make` and `layer` take: a `LocalConfig` or a plain object with its fields. Unknown fields are refused with
+ * `InvalidConfig`.
  *
  * @since 0.1.0
- * @category models
+ * @category options
  */
-export type LocalOptions = typeof LocalConfig.Encoded
+export interface LocalOptions {
+  /** The directory holding the objects. Relative paths are resolved against the working directory. */
+  readonly root: string
+  /** Create `root` (and its parents) if it does not exist. Default `false`: a missing root is `InvalidConfig`. */
+  readonly mkdir?: boolean | undefined
+  /** Remove the directories that deletes and renames leave empty, up to (not including) `root`. Default `false`. */
+  readonly automaticCleanup?: boolean | undefined
+}
+
+// Declared by hand because editors show no documentation for the fields of `Schema.Encoded` types: this stops the
+// build when the declaration and the schema disagree.
+true satisfies Same<LocalOptions, typeof LocalConfig.Encoded>
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 const configError = (description: string, cause?: unknown, field = "root") =>
   new InvalidConfig({ store: STORE, method: "make", field, description, cause })

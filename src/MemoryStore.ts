@@ -180,7 +180,7 @@ export const unsafeMake = (): ObjectStore.ObjectStore.Service => {
     // In-memory payloads are copied and stored in one step.
     if (chunks !== undefined) return Effect.suspend(() => write(memory, path, keep(chunks), options))
     return Effect.flatMap(
-      ObjectStore.payloadBytes(payload, { store: STORE, method: "put", path }),
+      payloads.bytes(payload, { store: STORE, method: "put", path }),
       // The whole payload is read before the entry is swapped in: a failed stream leaves the old object as it was.
       (data) => write(memory, path, data, options)
     )

@@ -45,6 +45,7 @@ import type {
 export interface ObjectMeta {
   /** The path of the object, relative to the store (and its prefix). */
   readonly path: string
+  /** When the object was last written. */
   readonly lastModified: Date
   /** Size in bytes. */
   readonly size: number
@@ -61,11 +62,17 @@ export interface ObjectMeta {
  * @category models
  */
 export interface Attributes {
+  /** The media type served with the object (`Content-Type`), e.g. `"application/json"`. */
   readonly contentType?: string | undefined
+  /** How a browser presents the object (`Content-Disposition`), e.g. `"attachment; filename=report.csv"`. */
   readonly contentDisposition?: string | undefined
+  /** The encoding the bytes are stored in (`Content-Encoding`), e.g. `"gzip"`. */
   readonly contentEncoding?: string | undefined
+  /** The language of the content (`Content-Language`). */
   readonly contentLanguage?: string | undefined
+  /** Caching directives served with the object (`Cache-Control`). */
   readonly cacheControl?: string | undefined
+  /** The store's storage class (`STANDARD`, `GLACIER`, ... on S3). */
   readonly storageClass?: string | undefined
   /** User metadata (`x-amz-meta-*` on S3, `x-ms-meta-*` on Azure). */
   readonly metadata?: Readonly<Record<string, string>> | undefined
@@ -111,6 +118,7 @@ export interface ResolvedRange {
  * @category options
  */
 export interface GetOptions {
+  /** Read only these bytes (`{ start, end }`, `{ offset, length? }` or `{ suffix }`); the whole object by default. */
   readonly range?: ByteRange | undefined
   /** Fail with `PreconditionFailed` unless the object's ETag is this one (`*` matches any). */
   readonly ifMatch?: string | undefined
@@ -134,18 +142,25 @@ export interface GetOptions {
  * @category models
  */
 export interface GetResult {
+  /** The object's metadata: path, size, last modified, ETag, version. */
   readonly meta: ObjectMeta
   /** The bytes of the object this result holds. */
   readonly range: ResolvedRange
+  /** The attributes stored with the object (content type, metadata, ...). */
   readonly attributes: Attributes
+  /** The body as a stream of chunks, read lazily; read it at most once. */
   readonly stream: Stream.Stream<Uint8Array, StreamError>
+  /** The whole body in one buffer. */
   readonly bytes: Effect.Effect<Uint8Array, StreamError>
+  /** The whole body decoded as UTF-8. */
   readonly text: Effect.Effect<string, StreamError>
 }
 
 /**
- * What `put` accepts. Payloads that are already in memory are sent in one request; streams are uploaded in parts
- * with bounded memory where the store supports it.
+ * What `put` accepts. Payloads already in memory are sent in one request (in parts when `multipart` asks for them,
+ * or above the store's single-request limit); streams are uploaded in parts with bounded memory where the store
+ * supports it. A Node `Readable`, a web `ReadableStream` and an async iterator are one-shot: one already read fails
+ * with `PayloadError` before any request.
  *
  * @since 0.1.0
  * @category models
@@ -186,10 +201,19 @@ export interface MultipartOptions {
  * @category options
  */
 export interface PutOptions {
+  /**
+   * `"overwrite"` (default) replaces any object; `"create"` fails with `AlreadyExists` if one is there;
+   * `{ eTag, version }` replaces it only if it still has that ETag / version (`PreconditionFailed` otherwise).
+   */
   readonly mode?: PutMode | undefined
+  /** Properties stored with the object (content type, cache control, user metadata, ...). */
   readonly attributes?: Attributes | undefined
+  /** Object tags (S3 object tagging); stores without tags ignore them. */
   readonly tags?: Readonly<Record<string, string>> | undefined
-  /** Multipart upload for stream payloads: on by default where the store has it; `false` buffers instead. */
+  /**
+   * Multipart upload: on by default for streams where the store has it; `true` or options ask for parts for an
+   * in-memory payload too (views of its buffers, no copies); `false` sends one request.
+   */
   readonly multipart?: boolean | MultipartOptions | undefined
 }
 
@@ -198,7 +222,9 @@ export interface PutOptions {
  * @category models
  */
 export interface PutResult {
+  /** The ETag of the object written, for a later conditional put or get. */
   readonly eTag?: string | undefined
+  /** The version of the object written, on stores that keep versions. */
   readonly version?: string | undefined
 }
 
@@ -218,7 +244,9 @@ export interface ListOptions {
  * @category models
  */
 export interface ListResult {
+  /** The "directories" directly below the prefix, without a trailing `/`. */
   readonly commonPrefixes: ReadonlyArray<string>
+  /** The objects directly below the prefix. */
   readonly objects: ReadonlyArray<ObjectMeta>
 }
 
@@ -254,22 +282,31 @@ export declare namespace ObjectStore {
   export interface Service {
     /** The store's name, as used in errors and spans (`"S3Store"`, `"MemoryStore"`, ...). */
     readonly name: string
+    /** Reads an object (or a range of it, or only its metadata with `head: true`); the body is streamed. */
     readonly get: (path: string, options?: GetOptions) => Effect.Effect<GetResult, GetError>
+    /** Reads a range of an object into memory. */
     readonly getRange: (path: string, range: ByteRange) => Effect.Effect<Uint8Array, GetError>
+    /** Reads several ranges of an object, merging nearby ranges into fewer requests. */
     readonly getRanges: (
       path: string,
       ranges: ReadonlyArray<BoundedRange>,
       options?: GetRangesOptions
     ) => Effect.Effect<ReadonlyArray<Uint8Array>, GetError>
+    /** Reads the metadata of an object. */
     readonly head: (path: string) => Effect.Effect<ObjectMeta, HeadError>
+    /** Writes an object. A failed or interrupted put leaves no partial object visible. */
     readonly put: <E = never>(
       path: string,
       payload: PutPayload<E>,
       options?: PutOptions
     ) => Effect.Effect<PutResult, PutError | E>
+    /** Lists every object under a prefix (whole path segments), lazily, in lexicographic order. */
     readonly list: (prefix?: string, options?: ListOptions) => Stream.Stream<ObjectMeta, ListError>
+    /** Lists the objects directly under a prefix and the common prefixes ("directories") below it. */
     readonly listWithDelimiter: (prefix?: string) => Effect.Effect<ListResult, ListError>
+    /** Copies an object within the store; `overwrite: false` fails with `AlreadyExists` if the target exists. */
     readonly copy: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError>
+    /** Moves an object within the store; `overwrite: false` fails with `AlreadyExists` if the target exists. */
     readonly rename: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError>
     /** Deletes one or many objects. Deleting an object that does not exist succeeds. */
     readonly delete: (paths: string | Iterable<string>) => Effect.Effect<void, DeleteError>
@@ -309,6 +346,8 @@ export interface Backend {
     | ((from: string, to: string, options: { readonly overwrite: boolean }) => Effect.Effect<void, CopyError>)
     | undefined
   readonly deleteMany?: ((paths: ReadonlyArray<string>) => Effect.Effect<void, DeleteError>) | undefined
+  /** The part sizes the store accepts; `make` refuses others with `InvalidConfig` before any I/O. */
+  readonly multipartLimits?: { readonly minPartSize: number; readonly maxPartSize: number } | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -517,23 +556,33 @@ export {
  * @category models
  */
 export interface Accessors<Self> {
+  /** Reads an object (or a range of it, or only its metadata with `head: true`); the body is streamed. */
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<GetResult, GetError, Self>
+  /** Reads a range of an object into memory. */
   readonly getRange: (path: string, range: ByteRange) => Effect.Effect<Uint8Array, GetError, Self>
+  /** Reads several ranges of an object, merging nearby ranges into fewer requests. */
   readonly getRanges: (
     path: string,
     ranges: ReadonlyArray<BoundedRange>,
     options?: GetRangesOptions
   ) => Effect.Effect<ReadonlyArray<Uint8Array>, GetError, Self>
+  /** Reads the metadata of an object. */
   readonly head: (path: string) => Effect.Effect<ObjectMeta, HeadError, Self>
+  /** Writes an object. A failed or interrupted put leaves no partial object visible. */
   readonly put: <E = never>(
     path: string,
     payload: PutPayload<E>,
     options?: PutOptions
   ) => Effect.Effect<PutResult, PutError | E, Self>
+  /** Lists every object under a prefix (whole path segments), lazily, in lexicographic order. */
   readonly list: (prefix?: string, options?: ListOptions) => Stream.Stream<ObjectMeta, ListError, Self>
+  /** Lists the objects directly under a prefix and the common prefixes ("directories") below it. */
   readonly listWithDelimiter: (prefix?: string) => Effect.Effect<ListResult, ListError, Self>
+  /** Copies an object within the store; `overwrite: false` fails with `AlreadyExists` if the target exists. */
   readonly copy: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError, Self>
+  /** Moves an object within the store; `overwrite: false` fails with `AlreadyExists` if the target exists. */
   readonly rename: (from: string, to: string, options?: CopyOptions) => Effect.Effect<void, CopyError, Self>
+  /** Deletes one or many objects. Deleting an object that does not exist succeeds. */
   readonly delete: (paths: string | Iterable<string>) => Effect.Effect<void, DeleteError, Self>
 }
 

@@ -234,6 +234,26 @@ export class StoreError
 }
 
 /**
+ * The payload of a put could not be read: its stream or iterable failed, or a one-shot payload (a Node `Readable`,
+ * a web `ReadableStream`, an async iterator) was already consumed, locked or destroyed before the put began. The
+ * store never retries it, and nothing is stored; a caller should not retry it either (it is not transient: build a
+ * fresh payload instead).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PayloadError
+  extends Schema.TaggedError<PayloadError>("effect-obstore/PayloadError")("PayloadError", ErrorContext)
+{
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return describe(this, "the payload could not be read", this.description)
+  }
+}
+
+/**
  * Every error a store can fail with.
  *
  * @since 0.1.0
@@ -250,6 +270,7 @@ export type ObjectStoreError =
   | InvalidRange
   | NotSupported
   | InvalidConfig
+  | PayloadError
   | StoreError
 
 /**
@@ -277,6 +298,7 @@ export type GetError =
   | InvalidPath
   | InvalidRange
   | NotSupported
+  | InvalidConfig
   | AccessError
 
 /**
@@ -289,7 +311,14 @@ export type HeadError = NotFound | InvalidPath | AccessError
  * @since 0.1.0
  * @category errors
  */
-export type PutError = AlreadyExists | PreconditionFailed | InvalidPath | NotSupported | AccessError
+export type PutError =
+  | AlreadyExists
+  | PreconditionFailed
+  | InvalidPath
+  | NotSupported
+  | InvalidConfig
+  | PayloadError
+  | AccessError
 
 /**
  * @since 0.1.0

@@ -10,6 +10,9 @@ import * as Schema from "effect/Schema"
 import { DurationInput } from "./internal/duration.js"
 
 /**
+ * Retry settings as a store decodes them (durations as `Duration`, defaults filled in). Stores take the plain form,
+ * `RetryOptions`, under their `retry` option.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -25,6 +28,31 @@ export class RetryConfig extends Schema.Class<RetryConfig>("effect-obstore/Retry
   /** Growth factor of the backoff. Default 2. */
   base: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 2 })
 }) {}
+
+/**
+ * Retry settings as a store's `retry` option takes them. Every field is optional; durations are a `Duration`,
+ * milliseconds, or a string such as `"15 seconds"`.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. Default 10; `0` turns retries off. */
+  readonly maxRetries?: number | undefined
+  /** No retry starts after this long since the first attempt. Default 180 s. */
+  readonly retryTimeout?: Duration.DurationInput | undefined
+  /** The first backoff. Default 100 ms. */
+  readonly initBackoff?: Duration.DurationInput | undefined
+  /** The largest backoff. Default 15 s. */
+  readonly maxBackoff?: Duration.DurationInput | undefined
+  /** Growth factor of the backoff (at least 1). Default 2. */
+  readonly base?: number | undefined
+}
+
+// Declared by hand because editors show no documentation for the fields of `Schema.Encoded` types: this stops the
+// build when the declaration and the schema disagree.
+true satisfies Same<RetryOptions, typeof RetryConfig.Encoded>
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 /**
  * The defaults.

@@ -12,8 +12,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { ClientConfig } from "./ClientConfig.js"
+import { ClientConfig, type ClientOptions } from "./ClientConfig.js"
 import type * as Credentials from "./internal/aws/credentials.js"
+import * as Profile from "./internal/aws/profile.js"
 import { decode } from "./internal/config.js"
 import * as PlatformTransport from "./internal/http/platform.js"
 import * as Undici from "./internal/http/undici.js"
@@ -21,7 +22,7 @@ import * as S3 from "./internal/s3/store.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath, StoreError, Unauthenticated } from "./ObjectStoreError.js"
 import { InvalidConfig } from "./ObjectStoreError.js"
-import { RetryConfig } from "./RetryConfig.js"
+import { RetryConfig, type RetryOptions } from "./RetryConfig.js"
 import * as Signer from "./Signer.js"
 
 const STORE = "S3Store"
@@ -111,13 +112,56 @@ export class S3Config extends Schema.Class<S3Config>("effect-obstore/S3Config")(
 }) {}
 
 /**
- * What `make` and `layer` take: the encoded form of `S3Config` (plain strings for secrets, durations as
- * `DurationInput`), plus an optional credential provider.
+ * What `make` and `layer` take: the plain form of `S3Config` (strings for secrets, durations as a `Duration`,
+ * milliseconds or a string such as `"30 seconds"`), plus an optional credential provider. Unknown fields are
+ * refused with `InvalidConfig`.
  *
  * @since 0.1.0
- * @category models
+ * @category options
  */
-export type S3Options = Schema.Schema.Encoded<typeof S3Config> & {
+export interface S3Options {
+  /** The bucket: 3 to 63 characters, lowercase letters, digits, dots and hyphens. */
+  readonly bucket: string
+  /** The AWS region the bucket lives in (it is part of every signature). Default `"us-east-1"`. */
+  readonly region?: string | undefined
+  /** The server to talk to, an `http(s)://` URL. Default `https://s3.{region}.amazonaws.com`. */
+  readonly endpoint?: string | undefined
+  /** A static access key id; with `secretAccessKey`. Without them, `credentials` (or the AWS default chain) is used. */
+  readonly accessKeyId?: string | undefined
+  /** The secret of `accessKeyId`. Held as `Redacted` once decoded: never printed, logged or traced. */
+  readonly secretAccessKey?: string | undefined
+  /** The session token of temporary credentials (`AWS_SESSION_TOKEN`). */
+  readonly sessionToken?: string | undefined
+  /** Send unsigned requests (public buckets). Default `false`. */
+  readonly skipSignature?: boolean | undefined
+  /** `https://{bucket}.{endpoint host}/key` instead of the default path style `https://{endpoint}/{bucket}/key`. */
+  readonly virtualHostedStyleRequest?: boolean | undefined
+  /** Every path of the store lives below this prefix. */
+  readonly prefix?: string | undefined
+  /** Sign `UNSIGNED-PAYLOAD` instead of hashing request bodies (saves CPU; TLS protects the body). Default `false`. */
+  readonly unsignedPayload?: boolean | undefined
+  /** Send a checksum of every uploaded body for the server to verify. */
+  readonly checksumAlgorithm?: "SHA256" | undefined
+  /**
+   * How conditional puts are sent: `etag` (default) sends `If-Match` with the ETag as returned (AWS), `etag-unquoted`
+   * without its quotes (Ceph RADOS Gateway), `disabled` refuses create/update modes with `NotSupported`.
+   */
+  readonly conditionalPut?: "etag" | "etag-unquoted" | "disabled" | undefined
+  /**
+   * How `copy`/`rename` with `overwrite: false` are done: `header` sends `If-None-Match: *` (for servers that honour
+   * it on CopyObject); `disabled` (default) fails with `NotSupported` rather than risk overwriting.
+   */
+  readonly copyIfNotExists?: "header" | "disabled" | undefined
+  /** Send `x-amz-request-payer: requester` (buckets whose requester pays). Default `false`. */
+  readonly requestPayer?: boolean | undefined
+  /** Server-side encryption of uploaded objects (`x-amz-server-side-encryption`). */
+  readonly serverSideEncryption?: "AES256" | "aws:kms" | "aws:kms:dsse" | undefined
+  /** The KMS key for `serverSideEncryption: "aws:kms"` / `"aws:kms:dsse"`. */
+  readonly sseKmsKeyId?: string | undefined
+  /** HTTP client settings: timeouts, `allowHttp`, default headers, connection pool. */
+  readonly client?: ClientOptions | undefined
+  /** When and how often requests are retried (up to 10 retries within 180 s by default). */
+  readonly retry?: RetryOptions | undefined
   /**
    * Where credentials come from when no static keys are given: an effect run whenever credentials are needed
    * (its result is cached and refreshed 5 minutes before it expires). Default: the AWS default chain
@@ -125,6 +169,11 @@ export type S3Options = Schema.Schema.Encoded<typeof S3Config> & {
    */
   readonly credentials?: Effect.Effect<AwsCredentials, Unauthenticated | StoreError> | undefined
 }
+
+// Declared by hand because editors show no documentation for the fields of `Schema.Encoded` types: this stops the
+// build when the declaration and the schema disagree (a field added to `S3Config` must be added here too).
+true satisfies Same<Omit<S3Options, "credentials">, typeof S3Config.Encoded>
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 /**
  * Credentials as a provider returns them.
@@ -225,7 +274,7 @@ const optionalString = (name: string) => Config.option(Config.string(name))
 
 /**
  * Reads the usual AWS environment variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
- * `AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` / `AWS_ENDPOINT` (obstore's name, read
+ * `AWS_REGION` / `AWS_DEFAULT_REGION` (else the `region` of the `AWS_PROFILE` profile in `~/.aws/config`), `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` / `AWS_ENDPOINT` (obstore's name, read
  * last), `AWS_BUCKET` / `AWS_BUCKET_NAME`,
  * `AWS_ALLOW_HTTP`, `AWS_SKIP_SIGNATURE`. `overrides` win over the environment.
  *
@@ -257,7 +306,12 @@ export const fromEnv = (overrides: Partial<S3Options> = {}): Effect.Effect<S3Opt
       bucket: optionalString("AWS_BUCKET"),
       bucketName: optionalString("AWS_BUCKET_NAME"),
       allowHttp: Config.option(Config.boolean("AWS_ALLOW_HTTP")),
-      skipSignature: Config.option(Config.boolean("AWS_SKIP_SIGNATURE"))
+      skipSignature: Config.option(Config.boolean("AWS_SKIP_SIGNATURE")),
+      profile: optionalString("AWS_PROFILE"),
+      configFile: optionalString("AWS_CONFIG_FILE"),
+      credentialsFile: optionalString("AWS_SHARED_CREDENTIALS_FILE"),
+      home: optionalString("HOME"),
+      userProfile: optionalString("USERPROFILE")
     }).pipe(
       Effect.mapError((error) =>
         new InvalidConfig({ store: STORE, method: "layerConfig", description: String(error), cause: error })
@@ -269,7 +323,20 @@ export const fromEnv = (overrides: Partial<S3Options> = {}): Effect.Effect<S3Opt
       if (value !== undefined) options[key] = value
     }
     set("bucket", pick(env.bucket, env.bucketName))
-    set("region", pick(env.region, env.defaultRegion))
+    // Like the SDKs: the profile's region when the environment names none (an override still wins below).
+    set(
+      "region",
+      pick(env.region, env.defaultRegion) ??
+        (overrides.region === undefined
+          ? yield* Profile.configuredRegion({
+            AWS_PROFILE: Option.getOrUndefined(env.profile),
+            AWS_CONFIG_FILE: Option.getOrUndefined(env.configFile),
+            AWS_SHARED_CREDENTIALS_FILE: Option.getOrUndefined(env.credentialsFile),
+            HOME: Option.getOrUndefined(env.home),
+            USERPROFILE: Option.getOrUndefined(env.userProfile)
+          })
+          : undefined)
+    )
     set("endpoint", pick(env.endpointS3, env.endpoint, env.endpointObstore))
     set("accessKeyId", Option.getOrUndefined(env.accessKeyId))
     set("secretAccessKey", Option.getOrUndefined(env.secretAccessKey))
@@ -290,7 +357,8 @@ export const fromEnv = (overrides: Partial<S3Options> = {}): Effect.Effect<S3Opt
         })
       )
     }
-    return merged as S3Options
+    // Checked by the strict decoder of `make`; an interface has no index signature to convert from directly.
+    return merged as unknown as S3Options
   })
 
 export {

@@ -52,6 +52,13 @@ export * as PrefixStore from "./PrefixStore.js"
 export * as LimitStore from "./LimitStore.js"
 
 /**
+ * Capability profiles: a test store that refuses what a production store refuses.
+ *
+ * @since 0.1.0
+ */
+export * as Capabilities from "./Capabilities.js"
+
+/**
  * Amazon S3 and S3-compatible servers.
  *
  * @since 0.1.0

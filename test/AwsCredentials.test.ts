@@ -830,3 +830,19 @@ describe("a provider's answer is checked before it is used", () => {
       assert.strictEqual(yield* Effect.flatten(Credentials.cached(Effect.succeed(good))), good)
     }))
 })
+
+describe("the shared config files in the chain", () => {
+  it.scoped("are tried after the environment and before web identity, and named in the list of what was tried", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(
+        Credentials.defaultChain({ region: "us-east-1", disableImds: true, env: { HOME: dir } })
+      )
+      const message = error.message
+      const order = ["environment:", "shared config files:", "web identity:", "container:", "EC2 instance metadata:"]
+        .map((name) => message.indexOf(name))
+      assert.isFalse(order.includes(-1), message)
+      assert.deepStrictEqual([...order].sort((a, b) => a - b), order, message)
+      assert.include(message, `no [default] profile in ${Path.join(dir, ".aws", "config")}`)
+    }))
+})

@@ -153,7 +153,7 @@ const perMethod = <A>(f: (method: Method) => A): Record<Method, A> =>
   Object.fromEntries(METHODS.map((method) => [method, f(method)])) as Record<Method, A>
 
 // The operations a backend may leave out are derived from the ones it must have.
-const derive = (backend: Backend & checks.WithLimits): Core => ({
+const derive = (backend: Backend): Core => ({
   store: backend.name,
   traced: backend.spans ?? true,
   backend,
@@ -230,10 +230,9 @@ const get = (core: Core): ObjectStore.Service["get"] => (input, options = NO_OPT
   return bad !== undefined ? Effect.fail(bad) : span(core, "get", core.backend.get(path, options), path)
 }
 
-// An option no request can honour, found before any I/O. `InvalidConfig` is not yet in the declared error unions of
-// put and getRanges (PutError, GetError in ObjectStoreError.ts): until it is, it is failed through this one cast.
+// An option no request can honour, found before any I/O.
 const invalid = (core: Core, method: Method, path: string, problem: checks.Problem) =>
-  Effect.fail(new InvalidConfig({ store: core.store, method, path, ...problem })) as Effect.Effect<never, never>
+  Effect.fail(new InvalidConfig({ store: core.store, method, path, ...problem }))
 
 const put = (core: Core): ObjectStore.Service["put"] => (input, payload, options = NO_OPTIONS) => {
   const path = ObjectPath.normalize(input, core.at.put)
@@ -330,7 +329,7 @@ const del = (core: Core): ObjectStore.Service["delete"] => (paths) => {
   )
 }
 
-export const make = (backend: Backend & checks.WithLimits): ObjectStore.Service => {
+export const make = (backend: Backend): ObjectStore.Service => {
   const core = derive(backend)
   return {
     name: core.store,

@@ -9,11 +9,6 @@ export interface Limits {
   readonly maxPartSize: number
 }
 
-/** A backend record that may declare its limits (read by `make`). */
-export interface WithLimits {
-  readonly multipartLimits?: Limits | undefined
-}
-
 export const NO_LIMITS: Limits = { minPartSize: 1, maxPartSize: Number.MAX_SAFE_INTEGER }
 
 /** What is wrong, as InvalidConfig's fields. */

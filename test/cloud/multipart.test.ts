@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Exit, Fiber, Ref, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import * as Multipart from "effect-obstore/internal/cloud/multipart"
 import { bytes } from "./fake.js"
 
@@ -106,5 +106,57 @@ describe("cloud multipart driver", () => {
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(fiber)
       assert.deepStrictEqual(yield* Ref.get(log), ["start", "abort id"])
+    }))
+
+  it.effect("a chunk that covers whole parts is cut into views of it, not copies", () =>
+    Effect.gen(function*() {
+      const chunk = bytes(10)
+      const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(Multipart.toParts(Stream.make(chunk), 4)))
+      assert.deepStrictEqual(parts.map((p) => p.byteLength), [4, 4, 2])
+      assert.strictEqual(parts[0].buffer, chunk.buffer, "the first part is a view of the chunk")
+      assert.strictEqual(parts[1].buffer, chunk.buffer, "the second part is a view of the chunk")
+    }))
+
+  it.live("parts are cut no further ahead than one part beyond the uploads in flight", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const { log, upload } = yield* recorder({ gate })
+      let pulled = 0
+      // One chunk of 4 bytes per pull, counted: a part of 4 bytes is exactly one pull.
+      const source = Stream.repeatEffectOption(
+        Effect.suspend(() => pulled < 10 ? Effect.succeed(bytes(4, pulled++)) : Effect.fail(Option.none()))
+      )
+      const fiber = yield* Effect.fork(Multipart.upload(upload, Multipart.toParts(source, 4), 3))
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(pulled, 4, "three parts in flight and one ready for the next free slot")
+      yield* Deferred.succeed(gate, undefined)
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.length, 10)
+      assert.strictEqual((yield* Ref.get(log)).at(-1), "complete")
+    }))
+
+  it.live("parts made of small chunks reuse the buffers of uploaded parts: memory is parts x concurrency", () =>
+    Effect.gen(function*() {
+      const buffers = new Set<ArrayBufferLike>()
+      const contents: Array<ReadonlyArray<number>> = []
+      const upload: Multipart.Upload<string, number, ReadonlyArray<number>, never> = {
+        start: Effect.succeed("id"),
+        part: (_, body, index) =>
+          Effect.gen(function*() {
+            buffers.add(body.buffer)
+            // Read the body while the part is being sent: its buffer may hold a later part afterwards.
+            contents[index] = Array.from(body)
+            yield* Effect.sleep("1 millis")
+            return index
+          }),
+        complete: (_, parts) => Effect.succeed(parts),
+        abort: () => Effect.void
+      }
+      const all = bytes(200)
+      const chunks = Array.from({ length: 200 }, (_, i) => all.subarray(i, i + 1))
+      const result = yield* Multipart.upload(upload, Multipart.toParts(Stream.fromIterable(chunks), 8), 2)
+      assert.strictEqual(result.length, 25)
+      assert.deepStrictEqual(contents.flat(), Array.from(all), "every part held its own bytes when it was sent")
+      assert.isAtMost(buffers.size, 3, "2 parts in flight and 1 cut ahead")
     }))
 })

@@ -11,6 +11,7 @@ import * as ObjectPath from "effect-obstore/ObjectPath"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import type { ObjectStoreError } from "effect-obstore/ObjectStoreError"
 import { createHash, randomUUID } from "node:crypto"
+import { Readable } from "node:stream"
 import type { Capabilities } from "./capabilities.js"
 
 type Store = ObjectStore.ObjectStore
@@ -1085,6 +1086,94 @@ export const conformance = (
           const error = yield* Effect.flip(ObjectStore.put(path, broken))
           assert.strictEqual(error, "payload failed", "the payload's own error comes through")
           yield* failsWith(ObjectStore.head(path), "NotFound", "no partial object is visible")
+        }))
+    })
+
+    describe("payloads that fail or were already read", () => {
+      // A one-shot payload must never be stored as "" because it was read before: a caller that retries a failed
+      // put hands the store the same, now empty, payload.
+      async function* brokenAfterOne(): AsyncGenerator<Uint8Array> {
+        yield utf8("partial")
+        throw new Error("the source broke")
+      }
+      async function* twoChunks(): AsyncGenerator<Uint8Array> {
+        yield utf8("hello, ")
+        yield utf8("world")
+      }
+      const webStream = (text: string) =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(utf8(text))
+            controller.close()
+          }
+        })
+
+      test("an async iterable that throws fails with PayloadError, and so does the put run again", (dir) =>
+        Effect.gen(function*() {
+          const path = `${dir}/broken.bin`
+          const put = ObjectStore.put(path, brokenAfterOne())
+          const error = yield* failsWith(put, "PayloadError", "first run")
+          assert.strictEqual(error.method, "put")
+          assert.strictEqual(error.path, path)
+          assert.include(error.message, path)
+          yield* failsWith(put, "PayloadError", "the same put run again, with the consumed iterator")
+          yield* failsWith(ObjectStore.head(path), "NotFound", "nothing is stored")
+        }))
+
+      test("an async generator is read once: a second put of it fails with PayloadError", (dir) =>
+        Effect.gen(function*() {
+          const payload = twoChunks()
+          yield* ObjectStore.put(`${dir}/first.txt`, payload)
+          assert.strictEqual(yield* readText(`${dir}/first.txt`), "hello, world")
+          yield* failsWith(ObjectStore.put(`${dir}/second.txt`, payload), "PayloadError")
+          yield* failsWith(ObjectStore.head(`${dir}/second.txt`), "NotFound", "nothing is stored")
+        }))
+
+      test("an async iterable that makes a fresh iterator per call can be put twice", (dir) =>
+        Effect.gen(function*() {
+          const payload: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => twoChunks() }
+          yield* ObjectStore.put(`${dir}/a.txt`, payload)
+          yield* ObjectStore.put(`${dir}/b.txt`, payload)
+          assert.strictEqual(yield* readText(`${dir}/b.txt`), "hello, world")
+        }))
+
+      test("a Node Readable passed twice, or read before, fails with PayloadError", (dir) =>
+        Effect.gen(function*() {
+          const readable = Readable.from([Buffer.from("once")])
+          yield* ObjectStore.put(`${dir}/first.txt`, readable)
+          assert.strictEqual(yield* readText(`${dir}/first.txt`), "once")
+          yield* failsWith(ObjectStore.put(`${dir}/second.txt`, readable), "PayloadError", "passed twice")
+          const touched = new Readable({ read() {} })
+          touched.push(Buffer.from("ab"))
+          touched.push(null)
+          touched.read(1)
+          yield* failsWith(ObjectStore.put(`${dir}/touched.txt`, touched), "PayloadError", "read before")
+          const destroyed = Readable.from([Buffer.from("x")])
+          destroyed.destroy()
+          yield* failsWith(ObjectStore.put(`${dir}/destroyed.txt`, destroyed), "PayloadError", "destroyed")
+          for (const name of ["second", "touched", "destroyed"]) {
+            yield* failsWith(ObjectStore.head(`${dir}/${name}.txt`), "NotFound", `${name}: nothing is stored`)
+          }
+        }))
+
+      test("a locked, read or failing web ReadableStream fails with PayloadError", (dir) =>
+        Effect.gen(function*() {
+          const locked = webStream("locked")
+          locked.getReader()
+          yield* failsWith(ObjectStore.put(`${dir}/locked.txt`, locked), "PayloadError", "locked")
+          const read = webStream("read")
+          yield* ObjectStore.put(`${dir}/read.txt`, read)
+          assert.strictEqual(yield* readText(`${dir}/read.txt`), "read")
+          yield* failsWith(ObjectStore.put(`${dir}/again.txt`, read), "PayloadError", "read by an earlier put")
+          const failing = new ReadableStream<Uint8Array>({
+            pull(controller) {
+              controller.error(new Error("the source broke"))
+            }
+          })
+          yield* failsWith(ObjectStore.put(`${dir}/failing.txt`, failing), "PayloadError", "failing")
+          for (const name of ["locked", "again", "failing"]) {
+            yield* failsWith(ObjectStore.head(`${dir}/${name}.txt`), "NotFound", `${name}: nothing is stored`)
+          }
         }))
     })
 

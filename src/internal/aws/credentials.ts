@@ -1,5 +1,5 @@
 // AWS credential providers for the S3 store: static keys, a refreshing cache, and the default chain (environment →
-// web identity → container → EC2 instance metadata). Secrets go into `Redacted` the moment they are parsed; error
+// shared config files → web identity → container → EC2 instance metadata). Secrets go into `Redacted` the moment they are parsed; error
 // descriptions name sources, status codes and AWS error codes, never a key, token or response body.
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -344,6 +344,14 @@ export interface DefaultChainOptions {
   readonly stsTimeout?: Duration.DurationInput | undefined
   /** Skip EC2 instance metadata (also `AWS_EC2_METADATA_DISABLED=true`). */
   readonly disableImds?: boolean | undefined
+  /** The shared-files profile to read (default `AWS_PROFILE`, else `default`); given, it outranks the environment's keys. */
+  readonly profile?: string | undefined
+  /** Default `AWS_CONFIG_FILE`, else `~/.aws/config` (`~` is `HOME` in `env`, else the user's home). */
+  readonly configFile?: string | undefined
+  /** Default `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`. */
+  readonly credentialsFile?: string | undefined
+  /** Per run of a profile's `credential_process` (default 1 minute). */
+  readonly processTimeout?: Duration.DurationInput | undefined
 }
 
 const toPublic = (fail: Fail, description: string) =>
@@ -370,7 +378,8 @@ const runChain = (links: ReadonlyArray<readonly [string, Link]>): CredentialProv
   })
 
 /**
- * The AWS SDKs' default chain, minus shared config files: environment variables, then web identity
+ * The AWS SDKs' default chain: environment variables, then the shared config and credentials files (the profile's
+ * static keys, role, web identity token file or `credential_process`), then web identity
  * (`AWS_WEB_IDENTITY_TOKEN_FILE`, as on EKS), then the container endpoint (ECS, EKS Pod Identity), then EC2
  * instance metadata (IMDSv2 only). A source that is not configured is skipped; a configured one that fails ends the
  * chain, so a broken role never silently falls back to the instance's identity. Wrap it with {@link cached}.
@@ -387,15 +396,37 @@ export const defaultChain = (options: DefaultChainOptions): CredentialProvider =
     const ecsEndpoint = options.ecsEndpoint ?? "http://169.254.170.2"
     const imdsDisabled = options.disableImds === true ||
       envValue(env, "AWS_EC2_METADATA_DISABLED")?.toLowerCase() === "true"
+    const environment = fromEnvLink(env)
+    // A profile passed explicitly outranks the environment's keys (botocore's rule, as with `aws --profile`);
+    // AWS_PROFILE does not, so keys exported in a shell still win over the files.
+    const first: Link = options.profile === undefined
+      ? environment
+      : Effect.fail(new Skip({ reason: `skipped: profile "${options.profile}" was given` }))
+    const container = fromContainerLink(env, ecsEndpoint, timeout)
+    const imds: Link = imdsDisabled
+      ? Effect.fail(new Skip({ reason: "disabled" }))
+      : fromImdsLink(imdsEndpoint, timeout)
+    const sources: Record<string, Link> = {
+      Environment: environment,
+      EcsContainer: container,
+      Ec2InstanceMetadata: imds
+    }
+    const profile = fromProfileLink({
+      env,
+      profile: options.profile,
+      configFile: options.configFile,
+      credentialsFile: options.credentialsFile,
+      region: options.region,
+      stsEndpoint: options.stsEndpoint,
+      stsTimeout,
+      processTimeout: options.processTimeout,
+      credentialSource: (name) => Object.prototype.hasOwnProperty.call(sources, name) ? sources[name] : undefined
+    })
     return runChain([
-      ["environment", fromEnvLink(env)],
+      ["environment", first],
+      ["shared config files", profile],
       ["web identity", fromWebIdentityLink(env, stsEndpoint, stsTimeout)],
-      ["container", fromContainerLink(env, ecsEndpoint, timeout)],
-      [
-        "EC2 instance metadata",
-        imdsDisabled
-          ? Effect.fail(new Skip({ reason: "disabled" }))
-          : fromImdsLink(imdsEndpoint, timeout)
-      ]
+      ["container", container],
+      ["EC2 instance metadata", imds]
     ])
   })

@@ -205,6 +205,7 @@ export const head = (client: GetClient, path: string): Effect.Effect<ObjectMeta,
       NotModified: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
       PreconditionFailed: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
       InvalidRange: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
-      NotSupported: (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+      NotSupported: (e) => Effect.fail(new StoreError({ ...e, description: e.message })),
+      InvalidConfig: (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
     })
   )

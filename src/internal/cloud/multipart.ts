@@ -2,8 +2,15 @@
 // one part or less sent as one request instead, parts uploaded with bounded concurrency (1 for clouds whose uploads
 // are sequential, like GCS resumable uploads), and the upload aborted on any failure or interruption. What the
 // requests are (S3 CreateMultipartUpload/UploadPart/Complete, Azure Put Block/Put Block List, ...) is the cloud's.
+//
+// Memory is bounded by the part size times the concurrency, whatever the chunk sizes: parts are cut one at a time,
+// only when an upload slot is free to take one, and the upstream is pulled only when a part needs more bytes. A
+// chunk that covers a whole part is sent as a view of it (no copy); only parts made of several chunks are copied,
+// once, into a buffer of the part size.
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 
 /** One multipart upload as a cloud does it; `Id` names the upload, `Part` is what completing needs of each part. */
@@ -16,47 +23,100 @@ export interface Upload<Id, Part, A, E> {
   readonly abort: (id: Id) => Effect.Effect<void>
 }
 
-/** Splits a stream of chunks into parts of exactly `size` bytes (the last may be shorter, never empty). */
-export const toParts = <E>(stream: Stream.Stream<Uint8Array, E>, size: number): Stream.Stream<Uint8Array, E> =>
-  Stream.suspend(() => {
-    let pending: Array<Uint8Array> = []
-    let pendingBytes = 0
-    const take = (n: number): Uint8Array => {
-      const out = new Uint8Array(n)
-      let at = 0
-      while (at < n) {
-        const head = pending[0]
-        const need = n - at
-        if (head.byteLength <= need) {
-          out.set(head, at)
-          at += head.byteLength
-          pending.shift()
-        } else {
-          out.set(head.subarray(0, need), at)
-          pending[0] = head.subarray(need)
-          at += need
-        }
-      }
-      pendingBytes -= n
-      return out
-    }
-    return stream.pipe(
-      Stream.mapConcat((chunk) => {
-        if (chunk.byteLength === 0) return []
-        pending.push(chunk)
-        pendingBytes += chunk.byteLength
-        const parts: Array<Uint8Array> = []
-        while (pendingBytes >= size) parts.push(take(size))
-        return parts
-      }),
-      Stream.concat(Stream.suspend(() => {
-        if (pendingBytes === 0) return Stream.empty
-        const last = take(pendingBytes)
-        pending = []
-        return Stream.make(last)
-      }))
-    )
+// A buffer for a part made of several chunks: every byte is written before it is sent, so no zero-filling.
+const allocate = (size: number): Uint8Array =>
+  typeof Buffer === "undefined" ? new Uint8Array(size) : Buffer.allocUnsafeSlow(size)
+
+// The buffers of parts that were uploaded go back to the reader that cut them. A fresh 8 MiB buffer per part comes
+// from the kernel as new pages, and faulting them in was most of the driver's CPU in the profile.
+const owners = new WeakMap<Uint8Array, { readonly free: Array<Uint8Array>; readonly buffer: Uint8Array }>()
+
+/** Hands the buffer of an uploaded part back for the next part; parts that are views of the caller's are left. */
+export const recycle = (part: Uint8Array): void => {
+  const owner = owners.get(part)
+  if (owner === undefined) return
+  owners.delete(part)
+  owner.free.push(owner.buffer)
+}
+
+/**
+ * Cuts a pulled stream into parts, one part per call: `Option.none()` when the stream is done. Not safe for
+ * concurrent calls.
+ */
+const partReader = <E>(
+  pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>,
+  size: number
+): Effect.Effect<Uint8Array, Option.Option<E>> => {
+  let chunks: Array<Uint8Array | undefined> = []
+  let index = 0
+  let offset = 0
+  let ended = false
+  let part: Uint8Array | undefined
+  let filled = 0
+  const free: Array<Uint8Array> = []
+  const end: Effect.Effect<Uint8Array, Option.Option<E>> = Effect.suspend(() => {
+    if (part === undefined) return Effect.fail(Option.none())
+    const last = part.subarray(0, filled)
+    owners.set(last, { free, buffer: part })
+    part = undefined
+    filled = 0
+    return Effect.succeed(last)
   })
+  const next: Effect.Effect<Uint8Array, Option.Option<E>> = Effect.suspend(() => {
+    while (index < chunks.length) {
+      const chunk = chunks[index]!
+      const available = chunk.byteLength - offset
+      if (available === 0) {
+        // A chunk read to its end is let go: the parts cut from it keep only what they still need.
+        chunks[index++] = undefined
+        offset = 0
+        continue
+      }
+      if (part === undefined && available >= size) {
+        offset += size
+        return Effect.succeed(chunk.subarray(offset - size, offset))
+      }
+      if (part === undefined) part = free.pop() ?? allocate(size)
+      const n = Math.min(available, size - filled)
+      part.set(n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled)
+      filled += n
+      offset += n
+      if (filled === size) {
+        const full = part
+        owners.set(full, { free, buffer: full })
+        part = undefined
+        filled = 0
+        return Effect.succeed(full)
+      }
+    }
+    if (ended) return end
+    return Effect.matchEffect(pull, {
+      onFailure: Option.match({
+        onNone: () => {
+          ended = true
+          return end
+        },
+        onSome: (e) => Effect.fail(Option.some(e))
+      }),
+      onSuccess: (chunk) => {
+        chunks = Chunk.toArray(chunk)
+        index = 0
+        offset = 0
+        return next
+      }
+    })
+  })
+  return next
+}
+
+/**
+ * Splits a stream of chunks into parts of exactly `size` bytes (the last may be shorter, never empty), one part per
+ * pull of the result.
+ */
+export const toParts = <E>(stream: Stream.Stream<Uint8Array, E>, size: number): Stream.Stream<Uint8Array, E> =>
+  Stream.unwrapScoped(
+    Effect.map(Stream.toPull(stream), (pull) => Stream.repeatEffectOption(partReader(pull, size)))
+  )
 
 /**
  * Reads the first two parts of `parts`: with one part or none, `single` sends it (one request is cheaper and needs
@@ -87,15 +147,66 @@ export const splitPut = <E, A, E2, R2>(
         })
       return Effect.flatMap(fill(2), (): Effect.Effect<A, E | E2, R2> => {
         if (done && buffered.length <= 1) return single(buffered[0] ?? new Uint8Array(0))
-        const rest: Stream.Stream<Uint8Array, E> = done ? Stream.empty : Stream.repeatEffectChunkOption(pull)
-        return multi(Stream.concat(Stream.fromIterable(buffered), rest))
+        // The parts already read are handed over one by one and forgotten here: holding them for the whole upload
+        // would keep their memory (or the caller's chunks they are views of) alive.
+        return multi(Stream.repeatEffectChunkOption(Effect.suspend(() => {
+          const first = buffered.shift()
+          return first !== undefined
+            ? Effect.succeed(Chunk.of(first))
+            : done
+            ? Effect.fail(Option.none())
+            : pull
+        })))
       })
     })
   )
 
+/** Takes parts from a pulled stream one at a time, numbered in order; `undefined` when there are no more. */
+const partTaker = <E>(pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>) => {
+  let queue: Array<Uint8Array | undefined> = []
+  let at = 0
+  let count = 0
+  let done = false
+  const take: Effect.Effect<readonly [Uint8Array, number] | undefined, E> = Effect.suspend(() => {
+    if (at < queue.length) {
+      const part = queue[at]!
+      // The taken part is the uploader's now: the queue must not keep it alive.
+      queue[at++] = undefined
+      return Effect.succeed([part, count++] as const)
+    }
+    if (done) return Effect.succeed(undefined)
+    return Effect.matchEffect(pull, {
+      onFailure: Option.match({
+        onNone: () => {
+          done = true
+          return Effect.succeed(undefined)
+        },
+        onSome: Effect.fail
+      }),
+      onSuccess: (chunk) => {
+        queue = Chunk.toArray(chunk)
+        at = 0
+        return take
+      }
+    })
+  })
+  return take
+}
+
+/** What the part cutter hands the uploaders: a part, the end of the parts, or the payload's failure. */
+type Next<E> =
+  | { readonly _tag: "part"; readonly body: Uint8Array; readonly index: number }
+  | { readonly _tag: "end" }
+  | { readonly _tag: "fail"; readonly error: E }
+
+const END = { _tag: "end" } as const
+
 /**
- * Uploads every part, at most `concurrency` at a time, and completes the upload with the parts in order. Any
- * failure or interruption aborts the upload, so no parts are left behind (a completed upload has nothing to abort).
+ * Uploads every part, at most `concurrency` at a time, and completes the upload with the parts in order. One fiber
+ * cuts parts, `concurrency` fibers upload them. A part is cut only with a permit, given back when its upload is done,
+ * and there are `concurrency + 1` permits: the next part is ready when a slot frees (its copy is not on the critical
+ * path), and no more than that many parts are ever held, whatever the chunks are. Any failure or interruption
+ * aborts the upload, so no parts are left behind (a completed upload has nothing to abort).
  */
 export const upload = <Id, Part, A, E, E2>(
   cloud: Upload<Id, Part, A, E>,
@@ -105,11 +216,42 @@ export const upload = <Id, Part, A, E, E2>(
   Effect.acquireUseRelease(
     cloud.start,
     (id) =>
-      parts.pipe(
-        Stream.zipWithIndex,
-        Stream.mapEffect(([body, index]) => cloud.part(id, body, index), { concurrency }),
-        Stream.runCollect,
-        Effect.flatMap((done) => cloud.complete(id, Array.from(done)))
-      ),
+      Effect.scoped(Effect.gen(function*() {
+        const take = partTaker(yield* Stream.toPull(parts))
+        const permits = yield* Effect.makeSemaphore(concurrency + 1)
+        const ready = yield* Queue.unbounded<Next<E2>>()
+        const cut: Effect.Effect<void> = Effect.zipRight(
+          permits.take(1),
+          Effect.matchEffect(take, {
+            onFailure: (error) => Queue.offer(ready, { _tag: "fail", error }),
+            onSuccess: (next) =>
+              next === undefined
+                ? Queue.offer(ready, END)
+                : Effect.zipRight(Queue.offer(ready, { _tag: "part", body: next[0], index: next[1] }), cut)
+          })
+        )
+        yield* Effect.forkScoped(cut)
+        const done: Array<Part> = []
+        const uploader: Effect.Effect<void, E | E2> = Effect.flatMap(Queue.take(ready), (next) => {
+          // The end (or the failure, which one uploader reports) is passed on to the other uploaders.
+          if (next._tag !== "part") {
+            return Effect.zipRight(
+              Queue.offer(ready, END),
+              next._tag === "fail" ? Effect.fail(next.error) : Effect.void
+            )
+          }
+          return Effect.flatMap(cloud.part(id, next.body, next.index), (part) => {
+            done[next.index] = part
+            // The part is stored: its buffer can hold a later part, and another part can be cut.
+            recycle(next.body)
+            return Effect.zipRight(permits.release(1), uploader)
+          })
+        })
+        yield* Effect.all(Array.from({ length: concurrency }, () => uploader), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        return yield* cloud.complete(id, done)
+      })),
     (id, exit) => exit._tag === "Success" ? Effect.void : cloud.abort(id)
   )

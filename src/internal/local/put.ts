@@ -51,7 +51,7 @@ export const put = <E>(
     if (chunks !== undefined) {
       yield* writer.push(chunks)
     } else {
-      yield* Stream.runForEachChunk(ObjectStore.payloadStream(payload, ctx), (chunk) => writer.push(chunk))
+      yield* Stream.runForEachChunk(payloads.stream(payload, ctx), (chunk) => writer.push(chunk))
     }
     yield* writer.flush
     const stats: BigIntStats = yield* attempt(

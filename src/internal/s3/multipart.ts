@@ -207,6 +207,16 @@ export const multipartETag = (eTags: ReadonlyArray<string>): string => {
   return `"${hash.digest("hex")}-${eTags.length}"`
 }
 
+const MD5_ETAG = /^"?[0-9a-f]{32}"?$/
+
+/**
+ * Whether the ETag of a completed upload can be computed from its parts' (RGW answers CompleteMultipartUpload with
+ * an empty ETag): when every part's ETag is an MD5, which SSE-KMS ones are not.
+ */
+const computable = (s3: S3, eTags: ReadonlyArray<string>): boolean =>
+  s3.config.serverSideEncryption !== "aws:kms" && s3.config.serverSideEncryption !== "aws:kms:dsse" &&
+  eTags.every((eTag) => MD5_ETAG.test(eTag))
+
 /** Completes an upload; after a lost (or error-in-200) answer, the object tells whether it was completed. */
 const completeChecked = (
   s3: S3,
@@ -246,7 +256,12 @@ export const upload = (
   return {
     start: createMultipartUpload(s3, path, createHeaders),
     part: (uploadId, body, index) => uploadPart(s3, path, uploadId, body, index + 1),
-    complete: (uploadId, eTags) => completeChecked(s3, path, uploadId, eTags, conditional, mode),
+    complete: (uploadId, eTags) =>
+      Effect.map(
+        completeChecked(s3, path, uploadId, eTags, conditional, mode),
+        (result) =>
+          result.eTag === undefined && computable(s3, eTags) ? { ...result, eTag: multipartETag(eTags) } : result
+      ),
     abort: (uploadId) => abortMultipartUpload(s3, path, uploadId)
   }
 }

@@ -5,7 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import type { PutMode, PutOptions, PutPayload, PutResult } from "../../ObjectStore.js"
-import * as ObjectStore from "../../ObjectStore.js"
 import { AlreadyExists, NotSupported, PreconditionFailed, StoreError } from "../../ObjectStoreError.js"
 import * as Get from "../cloud/get.js"
 import { attributeHeaders } from "../cloud/headers.js"
@@ -19,8 +18,6 @@ import { upload } from "./multipart.js"
 import { encryptionHeaders, putObject, putObjectTagging } from "./object.js"
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024
-const MIN_PART_SIZE = 5 * 1024 * 1024
-const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 const DEFAULT_PART_CONCURRENCY = 4
 
 type Ctx = { readonly store: string; readonly method: string; readonly path: string }
@@ -126,47 +123,48 @@ const putObjectChecked = (
     : Effect.catchIf(sent, isLostResponse, (lost) => reconcile(s3, path, body, headers, mode, lost, tries))
 }
 
-const checkMultipart = (options: PutOptions, ctx: Ctx) => {
+// The part size and concurrency were checked against S3's limits by ObjectStore.make before any I/O.
+const multipartOf = (options: PutOptions) => {
   const multipart = typeof options.multipart === "object" ? options.multipart : {}
-  const partSize = multipart.partSize ?? DEFAULT_PART_SIZE
-  const concurrency = multipart.concurrency ?? DEFAULT_PART_CONCURRENCY
-  if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-    const description = `multipart.partSize must be a whole number of bytes from 5 MiB to 5 GiB, got ${partSize}`
-    return new StoreError({ ...ctx, description })
+  return {
+    partSize: multipart.partSize ?? DEFAULT_PART_SIZE,
+    concurrency: multipart.concurrency ?? DEFAULT_PART_CONCURRENCY
   }
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    return new StoreError({
-      ...ctx,
-      description: `multipart.concurrency must be a positive integer, got ${concurrency}`
-    })
-  }
-  return { partSize, concurrency }
 }
 
-/** The store's put: one PutObject for payloads in memory or of one part, a multipart upload for bigger streams. */
+/** The bytes S3 takes in one PutObject: an in-memory payload above it is uploaded in parts even when not asked to. */
+export const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024
+
+/**
+ * The store's put. A stream is uploaded in parts (one PutObject when it turns out to be one part or less); an
+ * in-memory payload is one PutObject, unless the caller asks for parts with `multipart` (`true` or options) or it is
+ * bigger than `MAX_SINGLE_PUT`; then its parts are views of the caller's buffers, not copies.
+ */
 export const put = <E>(s3: S3, path: string, payload: PutPayload<E>, options: PutOptions) => {
   const ctx = { store: STORE, method: "put", path }
   const headers = putHeaders(s3, options, ctx)
   if (Either.isLeft(headers)) return Effect.fail(headers.left)
   const mode = options.mode ?? "overwrite"
-  const multipart = checkMultipart(options, ctx)
-  if (multipart instanceof StoreError) return Effect.fail(multipart)
+  const multipart = multipartOf(options)
+  const single = (body: Uint8Array) => putObjectChecked(s3, path, body, headers.right, mode)
   const inMemory = payloads.inMemory(payload)
-  if (inMemory !== undefined || options.multipart === false) {
-    return Effect.flatMap(
-      inMemory !== undefined
-        ? Effect.succeed(payloads.concat(inMemory, false))
-        : ObjectStore.payloadBytes(payload, ctx),
-      (body) => putObjectChecked(s3, path, body, headers.right, mode)
-    )
+  const askedForParts = options.multipart !== undefined
+  if (options.multipart === false) {
+    return inMemory === undefined
+      ? Effect.flatMap(payloads.bytes(payload, ctx), single)
+      : Effect.suspend(() => single(payloads.concat(inMemory, false)))
+  }
+  if (inMemory !== undefined && !askedForParts && payloads.byteLength(inMemory) <= MAX_SINGLE_PUT) {
+    return Effect.suspend(() => single(payloads.concat(inMemory, false)))
   }
   const tags = Object.entries(options.tags ?? {})
   return Multipart.splitPut(
-    Multipart.toParts(ObjectStore.payloadStream(payload, ctx), multipart.partSize),
-    (body) => putObjectChecked(s3, path, body, headers.right, mode),
+    Multipart.toParts(payloads.stream(payload, ctx), multipart.partSize),
+    single,
     (parts) =>
       Multipart.upload(upload(s3, path, headers.right, mode), parts, multipart.concurrency).pipe(
-        // RGW leaves the CompleteMultipartUpload ETag empty; HEAD has the right one.
+        // Only when the ETag could be neither read from the answer nor computed from the parts' (SSE-KMS on a
+        // server that leaves it out): HEAD has it.
         Effect.flatMap((result) =>
           result.eTag !== undefined
             ? Effect.succeed(result)

@@ -13,7 +13,6 @@ import * as Credentials from "../aws/credentials.js"
 import * as Get from "../cloud/get.js"
 import * as List from "../cloud/list.js"
 import type { Transport } from "../http/transport.js"
-import type { WithLimits } from "../options.js"
 import type { Prefixable } from "../prefixable.js"
 import { PrefixableId } from "../prefixable.js"
 import { encodeS3Key } from "../signing/sigv4.js"
@@ -78,7 +77,7 @@ const credentialsOf = (config: S3Config, provided: Credentials.CredentialProvide
     : Credentials.cached(provided ?? Credentials.defaultChain({ region: config.region }))
 
 /** The backend operations of an S3 store. */
-const backend = (s3: S3): ObjectStore.Backend & WithLimits => {
+const backend = (s3: S3): ObjectStore.Backend => {
   const getClient = s3.client.getClient
   return {
     name: STORE,
