@@ -15,20 +15,17 @@ import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client as 
 import { Upload } from "@aws-sdk/lib-storage"
 import { Effect, Exit, Scope, Stream } from "effect"
 import { spawnSync } from "node:child_process"
-import { createHash, createHmac } from "node:crypto"
+import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import type { ObjectStore } from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
+import { ACCESS_KEY, query, REGION, SECRET_KEY, sign } from "./rawSigV4.js"
 
 const ENDPOINT = "http://127.0.0.1:47480"
-const HOST = "127.0.0.1:47480"
-const REGION = "us-east-1"
 const BUCKET = "test-bucket"
-const ACCESS_KEY = "AKIAOBSTORETEST00000"
-const SECRET_KEY = "obstoreTestSecretKey00000000000000000000"
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -208,47 +205,6 @@ const makeSdk = (): Client => {
 }
 
 // -- C: the raw floor -------------------------------------------------------------------------------------------
-
-/** An encoded, sorted query string (what SigV4 signs and what goes on the wire). */
-const query = (params: ReadonlyArray<readonly [string, string]>): string =>
-  params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).sort().join("&")
-
-const UNSIGNED = "UNSIGNED-PAYLOAD"
-const signingKeys = new Map<string, Buffer>()
-
-/** SigV4 header auth, the fewest lines that work: the keys used here need no path encoding. */
-const sign = (
-  method: string,
-  path: string,
-  canonicalQuery: string,
-  extra: Readonly<Record<string, string>>
-): Record<string, string> => {
-  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "")
-  const day = amzDate.slice(0, 8)
-  const headers: Record<string, string> = {
-    ...extra,
-    host: HOST,
-    "x-amz-content-sha256": UNSIGNED,
-    "x-amz-date": amzDate
-  }
-  const names = Object.keys(headers).sort()
-  const signed = names.join(";")
-  const canonical = `${method}\n${path}\n${canonicalQuery}\n${
-    names.map((n) => `${n}:${headers[n]}\n`).join("")
-  }\n${signed}\n${UNSIGNED}`
-  const scope = `${day}/${REGION}/s3/aws4_request`
-  let key = signingKeys.get(day)
-  if (key === undefined) {
-    const hmac = (k: string | Buffer, data: string) => createHmac("sha256", k).update(data).digest()
-    key = hmac(hmac(hmac(hmac(`AWS4${SECRET_KEY}`, day), REGION), "s3"), "aws4_request")
-    signingKeys.set(day, key)
-  }
-  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${signed}, Signature=${
-    createHmac("sha256", key).update(toSign).digest("hex")
-  }`
-  return headers
-}
 
 interface RawResponse {
   readonly statusCode: number

@@ -21,7 +21,7 @@ import { Upload } from "@aws-sdk/lib-storage"
 import { Effect, Exit, Scope, Stream } from "effect"
 import * as esbuild from "esbuild"
 import { spawn, spawnSync } from "node:child_process"
-import { createHash, createHmac } from "node:crypto"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -30,13 +30,10 @@ import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import type { ObjectStore } from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
+import { ACCESS_KEY, query, REGION, SECRET_KEY, sign, UNSIGNED } from "./rawSigV4.js"
 
 const ENDPOINT = "http://127.0.0.1:47480"
-const HOST = "127.0.0.1:47480"
-const REGION = "us-east-1"
 const BUCKET = "test-bucket"
-const ACCESS_KEY = "AKIAOBSTORETEST00000"
-const SECRET_KEY = "obstoreTestSecretKey00000000000000000000"
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -80,47 +77,6 @@ const s3Options = {
 }
 
 // -- the raw floor ----------------------------------------------------------------------------------------------
-
-const query = (params: ReadonlyArray<readonly [string, string]>): string =>
-  params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).sort().join("&")
-
-const UNSIGNED = "UNSIGNED-PAYLOAD"
-const signingKeys = new Map<string, Buffer>()
-
-/** SigV4 header auth in the fewest lines: the keys used here need no path encoding. */
-const sign = (
-  method: string,
-  p: string,
-  q: string,
-  extra: Readonly<Record<string, string>>,
-  payloadHash: string
-) => {
-  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "")
-  const day = amzDate.slice(0, 8)
-  const headers: Record<string, string> = {
-    ...extra,
-    host: HOST,
-    "x-amz-content-sha256": payloadHash,
-    "x-amz-date": amzDate
-  }
-  const names = Object.keys(headers).sort()
-  const signed = names.join(";")
-  const canonical = `${method}\n${p}\n${q}\n${
-    names.map((n) => `${n}:${headers[n]}\n`).join("")
-  }\n${signed}\n${payloadHash}`
-  const scope = `${day}/${REGION}/s3/aws4_request`
-  let key = signingKeys.get(day)
-  if (key === undefined) {
-    const hmac = (k: string | Buffer, data: string) => createHmac("sha256", k).update(data).digest()
-    key = hmac(hmac(hmac(hmac(`AWS4${SECRET_KEY}`, day), REGION), "s3"), "aws4_request")
-    signingKeys.set(day, key)
-  }
-  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${signed}, Signature=${
-    createHmac("sha256", key).update(toSign).digest("hex")
-  }`
-  return headers
-}
 
 const makeRaw = () => {
   const pool = new Pool(ENDPOINT, { connections: 16, keepAliveTimeout: 10_000 })
