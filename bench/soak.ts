@@ -127,7 +127,29 @@ export const main = async (): Promise<void> => {
     socketsPeak = Math.max(socketsPeak, socketsOpen())
   }, 100)
 
+  const history = new Map<string, Array<string>>()
+  const allVersions: Array<{ seed: number; size: number }> = []
+  const note = (key: string, what: string) => {
+    const h = history.get(key) ?? []
+    h.push(what)
+    history.set(key, h)
+  }
+  const whoIs = (bytes: Uint8Array, start: number) => {
+    const probe = Buffer.from(bytes.subarray(0, Math.min(32, bytes.byteLength)))
+    const found: Array<string> = []
+    for (const v of allVersions) {
+      const whole = Buffer.from(contentOf(v.seed, v.size))
+      const at = whole.indexOf(probe)
+      if (at !== -1) {
+        const same = Buffer.compare(whole.subarray(at, at + bytes.byteLength), Buffer.from(bytes)) === 0
+        found.push(`seed ${v.seed}/${v.size} at ${at} (asked ${start}) full=${same}`)
+      }
+    }
+    // where does it first differ from each candidate
+    return found.length === 0 ? "unknown content" : found.join("; ")
+  }
   const mismatch = (note: string) => {
+    console.log("mismatch:", note)
     mismatches++
     if (mismatchNotes.length < 10) mismatchNotes.push(note)
   }
@@ -175,6 +197,7 @@ export const main = async (): Promise<void> => {
           const seed = nextSeed++
           const size = multipart ? 6 * MiB + Math.floor(random() * 4 * MiB) : 1 + Math.floor(random() * 64 * 1024)
           const data = contentOf(seed, size)
+          allVersions.push({ seed, size })
           const payload = multipart
             ? Stream.fromIterable(
               Array.from({ length: Math.ceil(size / MiB) }, (_, j) => data.subarray(j * MiB, (j + 1) * MiB))
@@ -184,11 +207,18 @@ export const main = async (): Promise<void> => {
           attempted.add(key)
           op = store.put(key, payload, multipart ? { multipart: { partSize: 5 * MiB, concurrency: 2 } } : {}).pipe(
             Effect.matchEffect({
-              onSuccess: () => Effect.sync(() => known.set(key, [{ seed, size }])),
+              onSuccess: () =>
+                Effect.sync(() => {
+                  note(key, `#${i} put ${seed}/${size}${multipart ? " mp" : ""} ok`)
+                  known.set(key, [{ seed, size }])
+                }),
               // A failed put may or may not have been applied.
               onFailure: (e) =>
                 Effect.zipRight(
-                  failed(multipart ? "put multipart" : "put")(e),
+                  Effect.zipRight(
+                    Effect.sync(() => note(key, `#${i} put ${seed}/${size} failed ${e._tag} ${e.message}`)),
+                    failed(multipart ? "put multipart" : "put")(e)
+                  ),
                   Effect.sync(() => known.set(key, [...k, { seed, size }]))
                 )
             })
@@ -201,7 +231,11 @@ export const main = async (): Promise<void> => {
               onSuccess: (bytes) =>
                 Effect.sync(() => {
                   if (!matches(k, bytes, 0, undefined)) {
-                    mismatch(`get ${key}: ${bytes.byteLength} bytes match no version`)
+                    mismatch(
+                      `#${i} get ${key}: ${bytes.byteLength} bytes match no version; is ${whoIs(bytes, 0)}; k=${
+                        JSON.stringify(k)
+                      }; history=${(history.get(key) ?? []).join(" | ")}`
+                    )
                   } else if (settled === undefined) {
                     const v = present.find((v) => matches([v], bytes, 0, undefined))
                     if (v !== undefined) known.set(key, [v])
@@ -222,7 +256,13 @@ export const main = async (): Promise<void> => {
             Effect.matchEffect({
               onSuccess: (bytes) =>
                 Effect.sync(() => {
-                  if (!matches(k, bytes, start, end)) mismatch(`getRange ${key} ${start}-${end}: no version matches`)
+                  if (!matches(k, bytes, start, end)) {
+                    mismatch(
+                      `#${i} getRange ${key} ${start}-${end} got ${bytes.byteLength}: no version matches; is ${
+                        whoIs(bytes, start)
+                      }; k=${JSON.stringify(k)}; history=${(history.get(key) ?? []).join(" | ")}`
+                    )
+                  }
                 }),
               onFailure: failed("get range")
             })
@@ -249,7 +289,11 @@ export const main = async (): Promise<void> => {
           const before = known.get(to) ?? ["absent"]
           op = store.copy(key, to).pipe(
             Effect.matchEffect({
-              onSuccess: () => Effect.sync(() => known.set(to, k)),
+              onSuccess: () =>
+                Effect.sync(() => {
+                  note(to, `#${i} copy from ${key} ok k=${JSON.stringify(k)}`)
+                  known.set(to, k)
+                }),
               onFailure: (e) => Effect.zipRight(failed("copy")(e), Effect.sync(() => known.set(to, [...before, ...k])))
             }),
             Effect.ensuring(Effect.sync(() => busy.delete(to)))
@@ -258,7 +302,11 @@ export const main = async (): Promise<void> => {
           count("delete")
           op = store.delete(key).pipe(
             Effect.matchEffect({
-              onSuccess: () => Effect.sync(() => known.set(key, ["absent"])),
+              onSuccess: () =>
+                Effect.sync(() => {
+                  note(key, `#${i} delete ok`)
+                  known.set(key, ["absent"])
+                }),
               onFailure: (e) =>
                 Effect.zipRight(failed("delete")(e), Effect.sync(() => known.set(key, [...k, "absent"])))
             })

@@ -31,8 +31,8 @@ import type {
   HeadError,
   InvalidRange,
   ListError,
+  PayloadError,
   PutError,
-  StoreError,
   StreamError
 } from "./ObjectStoreError.js"
 
@@ -409,7 +409,7 @@ export const withMeta: (result: GetResult, meta: ObjectMeta) => GetResult = inte
 export const payloadStream: <E>(
   payload: PutPayload<E>,
   context: { readonly store: string; readonly method: string; readonly path: string }
-) => Stream.Stream<Uint8Array, E | StoreError> = internal.payloadStream
+) => Stream.Stream<Uint8Array, E | PayloadError> = internal.payloadStream
 
 /**
  * The payload of a put collected into one buffer (for backends that keep whole objects).
@@ -420,7 +420,7 @@ export const payloadStream: <E>(
 export const payloadBytes: <E>(
   payload: PutPayload<E>,
   context: { readonly store: string; readonly method: string; readonly path: string }
-) => Effect.Effect<Uint8Array, E | StoreError> = internal.payloadBytes
+) => Effect.Effect<Uint8Array, E | PayloadError> = internal.payloadBytes
 
 /**
  * Resolves a checked range against an object's size (for backends): an end past the object is cut, a start at or

@@ -18,7 +18,7 @@ import type {
   PutPayload,
   ResolvedRange
 } from "../ObjectStore.js"
-import type { InvalidPath, StoreError, StreamError } from "../ObjectStoreError.js"
+import type { InvalidPath, PayloadError, StreamError } from "../ObjectStoreError.js"
 import { InvalidConfig, InvalidRange, withContext } from "../ObjectStoreError.js"
 import * as checks from "./options.js"
 import * as payloads from "./payload.js"
@@ -86,11 +86,13 @@ export const withMeta = (result: GetResult, meta: ObjectMeta): GetResult =>
 
 type Where = { readonly store: string; readonly method: string; readonly path: string }
 
-export const payloadStream: <E>(payload: PutPayload<E>, context: Where) => Stream.Stream<Uint8Array, E | StoreError> =
-  payloads.toStream
+export const payloadStream: <E>(
+  payload: PutPayload<E>,
+  context: Where
+) => Stream.Stream<Uint8Array, E | PayloadError> = payloads.stream
 
-export const payloadBytes: <E>(payload: PutPayload<E>, context: Where) => Effect.Effect<Uint8Array, E | StoreError> =
-  payloads.collect
+export const payloadBytes: <E>(payload: PutPayload<E>, context: Where) => Effect.Effect<Uint8Array, E | PayloadError> =
+  payloads.bytes
 
 export const resolveRange = (
   range: ByteRange,

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { PutPayload } from "../ObjectStore.js"
-import { PayloadError, StoreError } from "../ObjectStoreError.js"
+import { PayloadError } from "../ObjectStoreError.js"
 
 const encoder = new TextEncoder()
 
@@ -123,23 +123,3 @@ export const bytes = <E>(payload: PutPayload<E>, where: Where): Effect.Effect<Ui
     Effect.map((chunk) => concat(Chunk.toReadonlyArray(chunk), true))
   )
 }
-
-// The public helpers (`ObjectStore.payloadStream` / `payloadBytes`) still promise `StoreError` for payload failures.
-const asStoreError = <E>(error: E | PayloadError): E | StoreError =>
-  error instanceof PayloadError ?
-    new StoreError({
-      store: error.store,
-      method: error.method,
-      path: error.path,
-      description: error.description,
-      cause: error.cause
-    }) :
-    error
-
-/** `stream` with payload failures as `StoreError` (the type `ObjectStore.payloadStream` declares). */
-export const toStream = <E>(payload: PutPayload<E>, where: Where): Stream.Stream<Uint8Array, E | StoreError> =>
-  Stream.mapError(stream(payload, where), asStoreError)
-
-/** `bytes` with payload failures as `StoreError` (the type `ObjectStore.payloadBytes` declares). */
-export const collect = <E>(payload: PutPayload<E>, where: Where): Effect.Effect<Uint8Array, E | StoreError> =>
-  Effect.mapError(bytes(payload, where), asStoreError)
