@@ -8,56 +8,11 @@ import * as Path from "node:path"
 import * as Util from "node:util"
 import type { AwsCredentials, CredentialProvider } from "../src/internal/aws/credentials.js"
 import * as Credentials from "../src/internal/aws/credentials.js"
+import { startEndpoint } from "./support/endpoint.js"
 
 // Fake STS / ECS / IMDS endpoints: real HTTP servers on loopback, so the providers' requests, headers, timeouts and
 // parsing all run for real. Every test passes `env` and loopback endpoints explicitly, so nothing ever reaches the
 // real metadata addresses or the machine's own AWS variables.
-
-interface Recorded {
-  readonly method: string
-  readonly url: string
-  readonly headers: Http.IncomingHttpHeaders
-  readonly body: string
-}
-
-interface FakeServer {
-  readonly url: string
-  readonly port: number
-  readonly requests: Array<Recorded>
-}
-
-type Handler = (req: Recorded, res: Http.ServerResponse) => void
-
-const startServer = (handler: Handler) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly fake: FakeServer; readonly server: Http.Server }>((resume) => {
-      const requests: Array<Recorded> = []
-      const server = Http.createServer((req, res) => {
-        const chunks: Array<Buffer> = []
-        req.on("data", (chunk: Buffer) => chunks.push(chunk))
-        req.on("end", () => {
-          const recorded: Recorded = {
-            method: req.method ?? "",
-            url: req.url ?? "",
-            headers: req.headers,
-            body: Buffer.concat(chunks).toString("utf8")
-          }
-          requests.push(recorded)
-          handler(recorded, res)
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(Effect.succeed({ fake: { url: `http://127.0.0.1:${port}`, port, requests }, server }))
-      })
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  ).pipe(Effect.map(({ fake }) => fake))
 
 /** A loopback port with nothing listening: connections are refused at once. */
 const closedPort = Effect.async<number>((resume) => {
@@ -114,7 +69,7 @@ const stsErrorXml = (code: string, message: string) =>
 </ErrorResponse>`
 
 const fakeSts = (respond?: (form: URLSearchParams) => { status: number; body: string }) =>
-  startServer((req, res) => {
+  startEndpoint((req, res) => {
     const form = new URLSearchParams(req.method === "POST" ? req.body : req.url.split("?")[1] ?? "")
     const answer = respond?.(form) ?? { status: 200, body: stsSuccess("ASIASTS") }
     res.writeHead(answer.status, { "content-type": "text/xml" }).end(answer.body)
@@ -131,7 +86,7 @@ const ecsBody = (accessKeyId: string) =>
 
 /** Answers `path` with credentials, and 401 when `auth` is set and the Authorization header differs. */
 const fakeEcs = (options: { readonly path: string; readonly auth?: string; readonly body?: string }) =>
-  startServer((req, res) => {
+  startEndpoint((req, res) => {
     if (options.auth !== undefined && req.headers.authorization !== options.auth) {
       res.writeHead(401, { "content-type": "application/json" }).end(
         JSON.stringify({ Code: "AccessDenied", Message: "bad token" })
@@ -147,7 +102,7 @@ const fakeEcs = (options: { readonly path: string; readonly auth?: string; reado
 
 /** IMDSv2 only: every GET without the token handed out by the PUT is refused, as on an instance with v1 off. */
 const fakeImds = (options?: { readonly role?: string | null; readonly code?: string }) =>
-  startServer((req, res) => {
+  startEndpoint((req, res) => {
     const role = options?.role === undefined ? "app-role" : options.role
     if (req.method === "PUT" && req.url === "/latest/api/token") {
       if (req.headers["x-aws-ec2-metadata-token-ttl-seconds"] === undefined) {
@@ -550,7 +505,7 @@ describe("AwsCredentials.defaultChain", () => {
 
   it.live("IMDS accepting connections but never answering: gives up after the timeout", () =>
     Effect.gen(function*() {
-      const silent = yield* startServer(() => {
+      const silent = yield* startEndpoint(() => {
         // never answer
       })
       const start = Date.now()

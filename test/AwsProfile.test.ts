@@ -2,7 +2,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Duration, Effect, Exit, Inspectable, Redacted, TestClock } from "effect"
 import * as S3Store from "effect-obstore/S3Store"
 import * as Fs from "node:fs/promises"
-import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Util from "node:util"
@@ -11,52 +10,11 @@ import * as Credentials from "../src/internal/aws/credentials.js"
 import * as Ini from "../src/internal/aws/ini.js"
 import { splitCommandLine } from "../src/internal/aws/process.js"
 import * as Profile from "../src/internal/aws/profile.js"
+import { startEndpoint } from "./support/endpoint.js"
 import { s3 } from "./support/servers.js"
 
 // The shared config and credentials files, written to a temporary HOME; STS is a real HTTP server on loopback. Every
 // test passes `env` explicitly (HOME among it), so the machine's own ~/.aws and AWS variables never take part.
-
-interface Recorded {
-  readonly method: string
-  readonly url: string
-  readonly headers: Http.IncomingHttpHeaders
-  readonly body: string
-}
-
-type Handler = (req: Recorded, res: Http.ServerResponse) => void
-
-const startServer = (handler: Handler) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly requests: Array<Recorded>; readonly server: Http.Server }>(
-      (resume) => {
-        const requests: Array<Recorded> = []
-        const server = Http.createServer((req, res) => {
-          const chunks: Array<Buffer> = []
-          req.on("data", (chunk: Buffer) => chunks.push(chunk))
-          req.on("end", () => {
-            const recorded: Recorded = {
-              method: req.method ?? "",
-              url: req.url ?? "",
-              headers: req.headers,
-              body: Buffer.concat(chunks).toString("utf8")
-            }
-            requests.push(recorded)
-            handler(recorded, res)
-          })
-        })
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address()
-          const port = typeof address === "object" && address !== null ? address.port : 0
-          resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, requests, server }))
-        })
-      }
-    ),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
 
 // Distinct values so a leak of any of them is easy to find.
 const SECRETS = {
@@ -88,7 +46,7 @@ const stsCredentials = (action: string, accessKeyId: string) =>
 /** Answers AssumeRole with an access key id derived from the role's name, so each hop of a chain is visible. */
 const fakeSts = (respond?: (form: URLSearchParams) => { status: number; body: string } | undefined) =>
   Effect.map(
-    startServer((req, res) => {
+    startEndpoint((req, res) => {
       const form = new URLSearchParams(req.body)
       const action = form.get("Action") ?? ""
       const role = (form.get("RoleArn") ?? "").split("/").pop() ?? ""
@@ -694,7 +652,7 @@ describe("shared files: end to end against the S3 server", () => {
           `SecretAccessKey: ${JSON.stringify(s3.secretAccessKey)} }))`
       )
       // STS hands out the server's real keys for the role, so only a correctly assumed role can sign.
-      const sts = yield* startServer((_req, res) =>
+      const sts = yield* startEndpoint((_req, res) =>
         res.writeHead(200, { "content-type": "text/xml" }).end(
           stsCredentials("AssumeRole", s3.accessKeyId).replace(SECRETS.stsSecret, s3.secretAccessKey)
         )
