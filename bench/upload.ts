@@ -30,7 +30,8 @@ import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import type { ObjectStore } from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
-import { ACCESS_KEY, query, REGION, SECRET_KEY, sign, UNSIGNED } from "./rawSigV4.js"
+import { rawMultipartPut } from "./rawMultipart.js"
+import { ACCESS_KEY, REGION, SECRET_KEY, sign, UNSIGNED } from "./rawSigV4.js"
 
 const ENDPOINT = "http://127.0.0.1:47480"
 const BUCKET = "test-bucket"
@@ -107,59 +108,12 @@ const makeRaw = () => {
     return response
   }
   /** With `reuse`, a part's buffer is used again once its upload is done (no fresh pages per part). */
-  const multipartPut = async (
-    key: string,
-    source: Iterable<Uint8Array>,
-    reuse = false,
-    signPayload = false
-  ): Promise<void> => {
-    const free: Array<Uint8Array<ArrayBuffer>> = []
-    const init = await (await request("POST", key, query([["uploads", ""]]))).body.text()
-    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(init)?.[1]
-    if (uploadId === undefined) throw new Error(`no UploadId in ${init}`)
-    const eTags: Array<string> = []
-    const inFlight = new Set<Promise<void>>()
-    const upload = (part: Uint8Array<ArrayBuffer>, number: number) => {
-      const done = request(
-        "PUT",
-        key,
-        query([["partNumber", String(number)], ["uploadId", uploadId]]),
-        part,
-        signPayload
-      )
-        .then(async (response) => {
-          eTags[number - 1] = String(response.headers.etag)
-          await response.body.dump()
-          if (reuse && part.byteLength === PART_SIZE) free.push(part)
-        }).finally(() => inFlight.delete(done))
-      inFlight.add(done)
-    }
-    let part = new Uint8Array(PART_SIZE)
-    let filled = 0
-    let number = 0
-    for (const chunk of source) {
-      let at = 0
-      while (at < chunk.byteLength) {
-        const n = Math.min(chunk.byteLength - at, PART_SIZE - filled)
-        part.set(chunk.subarray(at, at + n), filled)
-        filled += n
-        at += n
-        if (filled === PART_SIZE) {
-          while (inFlight.size >= PART_CONCURRENCY) await Promise.race(inFlight)
-          upload(part, ++number)
-          part = free.pop() ?? new Uint8Array(PART_SIZE)
-          filled = 0
-        }
-      }
-    }
-    if (filled > 0 || number === 0) upload(part.subarray(0, filled), ++number)
-    await Promise.all(inFlight)
-    const complete = "<CompleteMultipartUpload>" +
-      eTags.map((eTag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${eTag}</ETag></Part>`).join("") +
-      "</CompleteMultipartUpload>"
-    const text = await (await request("POST", key, query([["uploadId", uploadId]]), complete)).body.text()
-    if (text.includes("<Error>")) throw new Error(`CompleteMultipartUpload failed: ${text}`)
-  }
+  const multipartPut = (key: string, source: Iterable<Uint8Array>, reuse = false, signPayload = false) =>
+    rawMultipartPut((method, q, body) => request(method, key, q, body, signPayload), source, {
+      partSize: PART_SIZE,
+      concurrency: PART_CONCURRENCY,
+      reuse
+    })
   const remove = async (key: string) => (await request("DELETE", key, "")).body.dump()
   return { multipartPut, remove, close: () => pool.close() }
 }
