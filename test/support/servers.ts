@@ -19,6 +19,25 @@ export const s3: S3Server = {
   bucket: "test-bucket"
 }
 
+/** Azurite (scripts/azurite.sh): the emulator's well-known account and key, blob service only. */
+export const azurite = {
+  endpoint: "http://127.0.0.1:10000/devstoreaccount1",
+  account: "devstoreaccount1",
+  accessKey: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+} as const
+
+/** The Cloud Storage emulator (scripts/gcs-emulator.sh): JSON API, no auth check, buckets created on first use. */
+export const gcs = {
+  endpoint: "http://127.0.0.1:47482",
+  project: "demo-test"
+} as const
+
+/** rclone serve webdav (scripts/webdav.sh) over a scratch directory, ETags are content MD5s. */
+export const webdav = {
+  url: "http://127.0.0.1:47481/",
+  root: "/tmp/effect-obstore/webdav/root"
+} as const
+
 const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts")
 
 const run = (script: string, command: string) =>
