@@ -2,8 +2,12 @@
 const benches: Record<string, () => Promise<unknown>> = {
   local: () => import("./local.js").then((m) => m.main()),
   s3: () => import("./s3.js").then((m) => m.main()),
+  http: () => import("./http.js").then((m) => m.main()),
+  azure: () => import("./azure.js").then((m) => m.main()),
+  gcs: () => import("./gcs.js").then((m) => m.main()),
   upload: () => import("./upload.js").then((m) => m.main()),
-  soak: () => import("./soak.js").then((m) => m.main())
+  soak: () => import("./soak.js").then((m) => m.main()),
+  transfer: () => import("./transfer.js").then((m) => m.main())
 }
 
 // Words are benchmark names; flags (and the numbers after them, e.g. `--ops 500`) are for the benchmarks.

@@ -3,6 +3,8 @@
 //
 //   - LocalStore streamed get of 256 MiB vs fs.createReadStream (1 MiB chunks), drained and counted
 //   - LocalStore put of a Stream of 1 MiB chunks vs fs.createWriteStream fed the same chunks
+//   - LocalStore 1 KiB put + get, and head, in ops/s vs node:fs doing the same (temporary file + rename, readFile,
+//     stat): what the per-call checks cost (issue 9: every handle is checked to lie inside the root)
 //   - MemoryStore 1 KiB put + get vs a Map behind Effect.sync
 //   - peak RSS of a child process streaming 1 GiB from one LocalStore path to another
 import { Effect, Stream } from "effect"
@@ -23,6 +25,7 @@ const ROUNDS = 5
 const STREAM_MiB = 256
 const RSS_MiB = 1024
 const MEMORY_OPS = 20_000
+const SMALL_OPS = 1_000
 
 const thisFile = fileURLToPath(import.meta.url)
 
@@ -182,6 +185,57 @@ const localThroughput = async (dir: string): Promise<ReadonlyArray<Row>> => {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// LocalStore small operations, ops/s
+// ---------------------------------------------------------------------------------------------------------------
+
+const localSmallOps = async (dir: string): Promise<ReadonlyArray<Row>> => {
+  const root = path.join(dir, "small")
+  fs.mkdirSync(path.join(root, "raw", "dir"), { recursive: true })
+  const store = await Effect.runPromise(LocalStore.make({ root }))
+  const payload = new Uint8Array(1024).fill(42)
+  const keys = Array.from({ length: 100 }, (_, i) => `ours/dir/key-${i}`)
+  const files = Array.from({ length: 100 }, (_, i) => path.join(root, "raw", "dir", `key-${i}`))
+  const each = (f: (i: number) => Promise<unknown>) => async () => {
+    for (let i = 0; i < SMALL_OPS; i++) await f(i % 100)
+  }
+  const ourPutGet = each((i) =>
+    Effect.runPromise(
+      Effect.flatMap(store.put(keys[i], payload), () => Effect.flatMap(store.get(keys[i]), (r) => r.bytes))
+    )
+  )
+  // What a careful program does with node:fs alone: write a temporary file, rename it into place, read it back.
+  const rawPutGet = each(async (i) => {
+    const temp = `${files[i]}.tmp`
+    await fs.promises.writeFile(temp, payload, { flag: "wx" })
+    await fs.promises.rename(temp, files[i])
+    await fs.promises.readFile(files[i])
+  })
+  const [putGetOurs, putGetRaw] = await interleave(ourPutGet, rawPutGet)
+  const ourHead = each((i) => Effect.runPromise(store.head(keys[i])))
+  const rawHead = each((i) => fs.promises.stat(files[i], { bigint: true }))
+  const [headOurs, headRaw] = await interleave(ourHead, rawHead)
+  const rate = (seconds: number, what: string) => `${Math.round(SMALL_OPS / seconds).toLocaleString("en-US")} ${what}/s`
+  return [
+    {
+      name: "LocalStore 1 KiB put + get",
+      ours: rate(putGetOurs, "put+get"),
+      baseline: `${rate(putGetRaw, "put+get")} (writeFile + rename + readFile)`,
+      ratio: `${(putGetRaw / putGetOurs).toFixed(2)}x`,
+      target: "(for comparison)",
+      pass: true
+    },
+    {
+      name: "LocalStore head",
+      ours: rate(headOurs, "head"),
+      baseline: `${rate(headRaw, "stat")} (fs.stat)`,
+      ratio: `${(headRaw / headOurs).toFixed(2)}x`,
+      target: "(for comparison)",
+      pass: true
+    }
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // MemoryStore ops/s
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -331,7 +385,14 @@ export const main = async (): Promise<void> => {
   try {
     console.log(`LocalStore / MemoryStore benchmarks (${ROUNDS} interleaved rounds, medians; temp dir ${dir})`)
     const rows: Array<Row> = []
+    // LOCAL_BENCH=small runs only the small-operation rows (quick before/after comparisons).
+    if (process.env.LOCAL_BENCH === "small") {
+      rows.push(...await localSmallOps(dir))
+      console.log()
+      return printTable(rows)
+    }
     rows.push(...await localThroughput(dir))
+    rows.push(...await localSmallOps(dir))
     rows.push(await memoryOps(true))
     // The same with Effect.withTracerEnabled(false): what the span of each operation costs.
     rows.push(await memoryOps(false))

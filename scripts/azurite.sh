@@ -27,6 +27,8 @@ case "${1:-start}" in
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
 
+# One start at a time (test runs and benchmarks started together).
+exec 9>"$PIDFILE.lock"; flock 9
 up && { echo "azurite already answers on port $PORT"; exit 0; }
 BIN=$ROOT/node_modules/.bin/azurite-blob
 [[ -x $BIN ]] || { echo "azurite is not installed: run npm ci (it is a devDependency)" >&2; exit 1; }

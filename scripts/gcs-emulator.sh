@@ -29,6 +29,8 @@ case "${1:-start}" in
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
 
+# One start at a time (test runs and benchmarks started together).
+exec 9>"$PIDFILE.lock"; flock 9
 up && { echo "gcs emulator already answers on port $GCS_PORT"; exit 0; }
 if [[ ! -f $FIREBASE_TOOLS_DIR/node_modules/firebase-tools/package.json ]]; then
   # --omit=optional skips re2, whose prebuilt binary cannot be downloaded here (it would compile for minutes).

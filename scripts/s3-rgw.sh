@@ -183,9 +183,16 @@ EOF
   echo $! >"$RUN/rgw.fgpid"
   wait_for "radosgw HTTP on $ENDPOINT" http_up
   log "creating S3 user and bucket $S3_BUCKET"
-  radosgw-admin -c "$CONF" user create --uid=tester --display-name="Test User" \
-    --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" --max-buckets=0 >"$LOG/user.json" 2>"$LOG/user.err" \
-    || die "radosgw-admin user create failed"
+  # Seen once under load: the first user create fails while RGW's pools are still being made; retry a few times.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    radosgw-admin -c "$CONF" user create --uid=tester --display-name="Test User" \
+      --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" --max-buckets=0 >"$LOG/user.json" 2>"$LOG/user.err" \
+      && break
+    radosgw-admin -c "$CONF" user info --uid=tester >/dev/null 2>&1 && break
+    [ "$attempt" = 5 ] && die "radosgw-admin user create failed: $(tail -n 3 "$LOG/user.err")"
+    sleep 2
+  done
   local code
   code=$(s3curl -o "$LOG/mkbucket.out" -w '%{http_code}' -X PUT "$ENDPOINT/$S3_BUCKET") || true
   [ "$code" = 200 ] || die "creating bucket $S3_BUCKET returned HTTP $code: $(cat "$LOG/mkbucket.out" 2>/dev/null)"
@@ -220,8 +227,9 @@ stop_daemons() { # one at a time: rgw, osd (it tells the mon it is going down), 
 }
 
 case "${1:-start}" in
-  start) start ;;
-  stop) stop_daemons; log "stopped" ;;
+  # One start at a time: test runs and benchmarks started together must not both build a cluster in $S3_DIR.
+  start) mkdir -p "$(dirname "$S3_DIR")"; exec 9>"$S3_DIR.lock"; flock 9; start ;;
+  stop) exec 9>"$S3_DIR.lock"; flock 9; stop_daemons; log "stopped" ;;
   status) if http_up; then echo "up: $ENDPOINT"; else echo "down"; exit 1; fi ;;
   env) write_env; cat "$S3_DIR/s3.env" ;;
   *) echo "usage: $0 [start|stop|status|env]" >&2; exit 2 ;;

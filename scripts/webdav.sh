@@ -26,6 +26,8 @@ case "${1:-start}" in
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
 
+# One start at a time (test runs and benchmarks started together).
+exec 9>"$PIDFILE.lock"; flock 9
 up && { echo "webdav already answers on port $PORT"; exit 0; }
 if ! command -v rclone >/dev/null; then
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO=sudo

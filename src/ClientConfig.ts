@@ -27,7 +27,12 @@ const HeaderValue = Schema.String.pipe(
  * @category models
  */
 export class ClientConfig extends Schema.Class<ClientConfig>("effect-obstore/ClientConfig")({
-  /** Time allowed for a response to start, and between two chunks of its body. Default 30 s. */
+  /**
+   * Per attempt, default 30 s: the time from sending a request until its response headers have arrived (sending the
+   * body included) and, for a body read whole (small objects up to 256 KiB, error documents and pages with a length),
+   * until the whole body has arrived, counted from the same start; for a body read as a stream, the longest silence
+   * between two chunks. A timed-out attempt is retried like a broken connection when the request is safe to repeat.
+   */
   timeout: Schema.optionalWith(PositiveDuration, { default: () => Duration.seconds(30) }),
   /** Time allowed to open a connection. Default 5 s. */
   connectTimeout: Schema.optionalWith(PositiveDuration, { default: () => Duration.seconds(5) }),
@@ -53,7 +58,11 @@ export class ClientConfig extends Schema.Class<ClientConfig>("effect-obstore/Cli
  * @category options
  */
 export interface ClientOptions {
-  /** Time allowed for a response to start, and between two chunks of its body. Default 30 s. */
+  /**
+   * Per attempt, default 30 s: until the response headers have arrived, and until a body read whole (small objects,
+   * error documents) has arrived, counted from when the request was sent; for a streamed
+   * body, the longest silence between two chunks.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** Time allowed to open a connection. Default 5 s. */
   readonly connectTimeout?: Duration.DurationInput | undefined

@@ -8,7 +8,14 @@
  *   if anything is there). `mode: { eTag }` compares the ETag and renames under a per-path lock held in this process
  *   only: two processes updating the same object conditionally can both succeed.
  * - Paths never leave the root: a path whose directories or file resolve outside it through a symbolic link fails
- *   with `PermissionDenied`.
+ *   with `PermissionDenied`, also when another process swaps a directory for such a link while calls run (on
+ *   Linux every opened file and directory is checked by where the kernel says it is, and writes go through a
+ *   checked directory handle; elsewhere the check re-resolves the path, which narrows the race but cannot close it).
+ * - Only regular files are objects: a FIFO, socket or device is `NotFound`, refused without being read. A hard link
+ *   is the file it names, wherever else that file is linked: it is read, and a put replaces it without touching
+ *   the other names.
+ * - `bytes` and `getRange` of more than one buffer holds (4 GiB on Node 20) fail with a typed error naming the size;
+ *   `stream` reads any size.
  * - ETags are `inode-mtimeNs-size` in hex; `lastModified` is the file's mtime. There are no versions.
  * - Attributes are not stored (a put with attributes fails with `NotSupported`); tags are accepted and ignored.
  * - The filesystem cannot hold an object `a` and an object `a/b` at once: such a put fails with `NotSupported`.

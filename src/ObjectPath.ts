@@ -1,6 +1,6 @@
 /**
- * Object paths: `/`-delimited, no empty, `.` or `..` segments, no control characters. A leading or trailing `/` is
- * stripped. Every store checks paths with these rules before any I/O, so a bad path is an `InvalidPath`, never a
+ * Object paths: `/`-delimited, no empty, `.` or `..` segments, no control characters, well-formed Unicode (no lone
+ * surrogates). A leading or trailing `/` is stripped. Every store checks paths with these rules before any I/O, so a bad path is an `InvalidPath`, never a
  * request.
  *
  * @since 0.1.0
@@ -21,6 +21,11 @@ export const DELIMITER = "/"
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one. Such a string has no UTF-8
+// form: a filesystem turns it into U+FFFD (two keys, one file) and URL encoding throws. `String#isWellFormed` says
+// the same but is not in the ES2022 library this package compiles against.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 /**
  * Why a path is rejected, or `undefined` when it follows the rules. `path` must already be stripped of leading and
  * trailing delimiters.
@@ -30,6 +35,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/
  */
 export const problem = (path: string): string | undefined => {
   if (CONTROL.test(path)) return "paths may not contain control characters"
+  if (LONE_SURROGATE.test(path)) return "paths must be well-formed Unicode (a lone surrogate has no UTF-8 form)"
   if (path === "") return undefined
   // Segments are looked at in place: slicing each one out showed in the profile of small operations.
   let start = 0

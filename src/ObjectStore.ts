@@ -114,6 +114,19 @@ export interface ResolvedRange {
 }
 
 /**
+ * How far a transfer of bytes is: `done` of `total` (undefined when the size is not known in advance). Reported to
+ * an `onProgress` callback, synchronously, as often as the store learns something: per completed part of an
+ * upload where the store reports them, per chunk of a download body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Progress {
+  readonly done: number
+  readonly total: number | undefined
+}
+
+/**
  * @since 0.1.0
  * @category options
  */
@@ -132,6 +145,8 @@ export interface GetOptions {
   readonly version?: string | undefined
   /** Fetch only the metadata: the result's stream is empty. */
   readonly head?: boolean | undefined
+  /** Called with the bytes of the body read so far, as the result's stream is read. Costs nothing when absent. */
+  readonly onProgress?: ((progress: Progress) => void) | undefined
 }
 
 /**
@@ -215,6 +230,12 @@ export interface PutOptions {
    * in-memory payload too (views of its buffers, no copies); `false` sends one request.
    */
   readonly multipart?: boolean | MultipartOptions | undefined
+  /**
+   * Called with the bytes stored so far: per part the server acknowledged on stores that report parts (see
+   * `Backend.putProgress`), otherwise as the payload is handed to the store; `done === total` once the put succeeded.
+   * Costs nothing when absent.
+   */
+  readonly onProgress?: ((progress: Progress) => void) | undefined
 }
 
 /**
@@ -257,6 +278,11 @@ export interface ListResult {
 export interface CopyOptions {
   /** Replace an existing destination (default `true`); with `false`, fail with `AlreadyExists` instead. */
   readonly overwrite?: boolean | undefined
+  /**
+   * Called with 0 bytes before and the object's size after a copy (a server-side copy reports nothing between); asks
+   * the store for the size first (one more request). Costs nothing when absent.
+   */
+  readonly onProgress?: ((progress: Progress) => void) | undefined
 }
 
 /**
@@ -348,6 +374,11 @@ export interface Backend {
   readonly deleteMany?: ((paths: ReadonlyArray<string>) => Effect.Effect<void, DeleteError>) | undefined
   /** The part sizes the store accepts; `make` refuses others with `InvalidConfig` before any I/O. */
   readonly multipartLimits?: { readonly minPartSize: number; readonly maxPartSize: number } | undefined
+  /**
+   * The backend calls `options.onProgress` of `put` itself, per part the server acknowledged. Without it, `make`
+   * reports the bytes of the payload as the backend reads them (and the whole size once the put succeeded).
+   */
+  readonly putProgress?: boolean | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------------------

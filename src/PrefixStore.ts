@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,7 +14,7 @@ import { isPrefixable, PrefixableId } from "./internal/prefixable.js"
 import * as ObjectPath from "./ObjectPath.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath } from "./ObjectStoreError.js"
-import { withContext } from "./ObjectStoreError.js"
+import { StoreError, withContext } from "./ObjectStoreError.js"
 import * as Signer from "./Signer.js"
 
 /**
@@ -41,6 +42,16 @@ const localErrors = (root: string) => <A, E>(effect: Effect.Effect<A, E>) =>
     (error) => withContext(error, { path: (p) => ObjectPath.isUnder(p, root) ? ObjectPath.relative(p, root) : p })
   )
 
+/** A listed path outside the prefix: stripping the prefix from it would name another object. */
+const escaped = (inner: ObjectStore.ObjectStore.Service, method: string, path: string) =>
+  Effect.fail(
+    new StoreError({
+      store: inner.name,
+      method,
+      description: `the store listed ${JSON.stringify(path)}, outside the prefix`
+    })
+  )
+
 const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): ObjectStore.ObjectStore.Service => {
   const full = (path: string) => ObjectPath.join(root, path)
   const strip = (path: string) => ObjectPath.relative(path, root)
@@ -61,14 +72,23 @@ const unsafeMake = (inner: ObjectStore.ObjectStore.Service, root: string): Objec
         full(prefix),
         options.offset === undefined ? {} : { offset: full(options.offset) }
       ).pipe(
-        Stream.map(meta),
+        // Checked per chunk (one effect per page, not per key).
+        Stream.mapChunksEffect((chunk) => {
+          const stray = Chunk.findFirst(chunk, (m) => !ObjectPath.isUnder(m.path, root))
+          return stray._tag === "Some"
+            ? escaped(inner, "list", stray.value.path)
+            : Effect.succeed(Chunk.map(chunk, meta))
+        }),
         Stream.mapError((error) => withContext(error, { path: (p) => ObjectPath.isUnder(p, root) ? strip(p) : p }))
       ),
     listWithDelimiter: (prefix) =>
-      local(Effect.map(inner.listWithDelimiter(full(prefix)), (result) => ({
-        commonPrefixes: result.commonPrefixes.map(strip),
-        objects: result.objects.map(meta)
-      }))),
+      local(Effect.flatMap(inner.listWithDelimiter(full(prefix)), (result) => {
+        // A store that lists outside what was asked would have its keys renamed into the prefix: refused.
+        const stray = result.objects.find((m) => !ObjectPath.isUnder(m.path, root))?.path ??
+          result.commonPrefixes.find((p) => !ObjectPath.isUnder(p, root))
+        if (stray !== undefined) return escaped(inner, "listWithDelimiter", stray)
+        return Effect.succeed({ commonPrefixes: result.commonPrefixes.map(strip), objects: result.objects.map(meta) })
+      })),
     copy: (from, to, options) => local(inner.copy(full(from), full(to), options)),
     rename: (from, to, options) => local(inner.rename(full(from), full(to), options)),
     delete: (path) => local(inner.delete(full(path))),

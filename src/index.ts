@@ -66,6 +66,55 @@ export * as Capabilities from "./Capabilities.js"
 export * as S3Store from "./S3Store.js"
 
 /**
+ * Azure Blob Storage.
+ *
+ * @since 0.1.0
+ */
+export * as AzureStore from "./AzureStore.js"
+
+/**
+ * Google Cloud Storage.
+ *
+ * @since 0.1.0
+ */
+export * as GCSStore from "./GCSStore.js"
+
+/**
+ * WebDAV servers, and plain HTTP servers read-only.
+ *
+ * @since 0.1.0
+ */
+export * as HTTPStore from "./HTTPStore.js"
+
+/**
+ * Random access into an object: buffered, read-ahead, pinned to the version it opened.
+ *
+ * @since 0.1.0
+ */
+export * as ObjectReader from "./ObjectReader.js"
+
+/**
+ * Writing an object piece by piece: committed when the scope closes, aborted on failure.
+ *
+ * @since 0.1.0
+ */
+export * as ObjectWriter from "./ObjectWriter.js"
+
+/**
+ * Node and web streams out of a store, and Node writables into one.
+ *
+ * @since 0.1.0
+ */
+export * as NodeStreams from "./NodeStreams.js"
+
+/**
+ * Copying objects and prefixes between any two stores.
+ *
+ * @since 0.1.0
+ */
+export * as Transfer from "./Transfer.js"
+
+/**
  * Presigned URLs.
  *
  * @since 0.1.0

@@ -9,7 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as LocalUrl from "../src/internal/local/url.js"
 import * as S3Url from "../src/internal/s3/url.js"
-import { rgwOptions, s3 } from "./support/servers.js"
+import { ensureContainer } from "./fixtures/azure/azurite.js"
+import { azurite, gcs, rgwOptions, s3, webdav } from "./support/servers.js"
 
 const roundTrip = (layer: Layer.Layer<ObjectStore.ObjectStore, unknown>) =>
   Effect.gen(function*() {
@@ -98,13 +99,59 @@ describe("FromUrl.layer", () => {
 
   it.effect("an unknown scheme or a malformed URL is InvalidConfig listing the supported forms", () =>
     Effect.gen(function*() {
-      for (const url of ["ftp://host/x", "not a url", "gs://bucket", "http://example.com/bucket"]) {
+      for (const url of ["ftp://host/x", "not a url", "gopher://bucket", "mailto:someone@example.com"]) {
         const error = yield* invalidConfig(Effect.provide(ObjectStore.ObjectStore, FromUrl.layer(dynamic(url))))
         assert.strictEqual(error.field, "url", url)
         assert.include(error.message, "memory:///", url)
         assert.include(error.message, "s3://<bucket>", url)
       }
     }))
+})
+
+describe("FromUrl on the other servers", () => {
+  it.effect("the emulator's http://127.0.0.1:10000/devstoreaccount1/<container> is an AzureStore", () =>
+    Effect.gen(function*() {
+      yield* Effect.promise(() => ensureContainer("from-url"))
+      const url = `${azurite.endpoint}/from-url/some/prefix`
+      const result = yield* roundTrip(FromUrl.layer(dynamic(url), { client: { allowHttp: true } }))
+      assert.deepStrictEqual(result, { name: "AzureStore", text: "hello" })
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
+
+  it.effect("gs://<bucket> is a GCSStore, pointed at the emulator by STORAGE_EMULATOR_HOST", () =>
+    Effect.gen(function*() {
+      const result = yield* roundTrip(FromUrl.layer("gs://from-url-bucket/prefix"))
+      assert.deepStrictEqual(result, { name: "GCSStore", text: "hello" })
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["STORAGE_EMULATOR_HOST", gcs.endpoint]])))))
+
+  it.effect("any other http(s) URL is an HTTPStore", () =>
+    Effect.gen(function*() {
+      const url = `${webdav.url}from-url-${crypto.randomUUID()}/` as const
+      const result = yield* roundTrip(FromUrl.layer(url, { client: { allowHttp: true } }))
+      assert.deepStrictEqual(result, { name: "HTTPStore", text: "hello" })
+    }))
+
+  it.scoped("https hosts go to their cloud: Azure accounts, Google storage, S3, then HTTPStore", () =>
+    Effect.gen(function*() {
+      const cases = [
+        ["https://acct.blob.core.windows.net/container/prefix", "AzureStore", { skipSignature: true }],
+        ["az://container/prefix", "AzureStore", { account: "acct", skipSignature: true }],
+        ["https://storage.googleapis.com/bucket/prefix", "GCSStore", { skipSignature: true }],
+        ["https://my-bucket.s3.eu-west-1.amazonaws.com", "S3Store", { skipSignature: true }],
+        ["https://files.example.com/dav/", "HTTPStore", {}]
+      ] as const
+      for (const [url, name, options] of cases) {
+        const store = yield* FromUrl.fromUrl(dynamic(url), options)
+        assert.strictEqual(store.name, name, url)
+      }
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
+
+  it.effect("an option of another cloud is InvalidConfig naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* invalidConfig(
+        Effect.scoped(FromUrl.fromUrl("gs://bucket", { accessKeyId: "AKIA" } as FromUrl.GCSUrlOptions))
+      )
+      assert.strictEqual(error.field, "accessKeyId")
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
 })
 
 describe("FromUrl.fromUrl", () => {

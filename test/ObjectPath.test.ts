@@ -45,6 +45,22 @@ const validPrefix = fc.array(segment, { maxLength: 4 }).map((segments) => segmen
 const invalidSegment = fc.constantFrom("", ".", "..")
 const control = fc.integer({ min: 0, max: 0x20 }).map((n) => String.fromCharCode(n === 0x20 ? 0x7f : n))
 
+/** A lone surrogate: a high one, a low one, or a pair in the wrong order (a low one then a high one). */
+const loneSurrogate = fc.oneof(
+  fc.integer({ min: 0xd800, max: 0xdbff }).map((n) => String.fromCharCode(n)),
+  fc.integer({ min: 0xdc00, max: 0xdfff }).map((n) => String.fromCharCode(n))
+)
+
+/** Whether a string has a UTF-8 form (what a filesystem and a URL need). */
+const wellFormed = (s: string): boolean => {
+  try {
+    encodeURIComponent(s)
+    return Buffer.from(s, "utf8").toString("utf8") === s
+  } catch {
+    return false
+  }
+}
+
 const runs = { numRuns: 300 }
 
 describe("ObjectPath", () => {
@@ -140,6 +156,53 @@ describe("ObjectPath", () => {
           rejected(ObjectPath.parsePrefix(input), input)
         }),
         runs
+      ))
+
+    it("rejects lone surrogates (no UTF-8 form) and accepts surrogate pairs", () => {
+      for (const input of ["s\uD800", "\uDC00", "a/\uD800b", "\uDE00\uD83D", "a\uD83D/\uDE00", "😀\uDE00"]) {
+        const result = ObjectPath.parse(input)
+        rejected(result, input)
+        if (Either.isLeft(result)) {
+          assert.strictEqual(result.left._tag, "InvalidPath")
+          assert.include(result.left.message, "well-formed")
+        }
+        rejected(ObjectPath.parsePrefix(input), input)
+        assert.isTrue(Either.isLeft(Schema.decodeUnknownEither(ObjectPath.ObjectPath)(input)), input)
+      }
+      // "s\uD800" and "s\uFFFD" would otherwise name one file on disk.
+      assert.strictEqual(ok("s\uFFFD"), "s\uFFFD")
+      assert.strictEqual(ok("\uD83D\uDE00"), "😀")
+    })
+
+    it("property: a lone surrogate anywhere is rejected", () =>
+      fc.assert(
+        fc.property(validPath, fc.nat(), loneSurrogate, (path, at, c) => {
+          const i = at % (path.length + 1)
+          const input = path.slice(0, i) + c + path.slice(i)
+          rejected(ObjectPath.parse(input), input)
+          rejected(ObjectPath.parsePrefix(input), input)
+        }),
+        runs
+      ))
+
+    it("property: whatever it accepts has a UTF-8 form, so no two accepted keys name one file", () =>
+      fc.assert(
+        fc.property(
+          fc.string({
+            unit: fc.constantFrom("a", "/", "\uD800", "\uDC00", "\uD83D", "\uDE00", "\uFFFD"),
+            maxLength: 8
+          }),
+          (input) => {
+            const result = ObjectPath.parse(input)
+            if (Either.isRight(result)) assert.isTrue(wellFormed(result.right), JSON.stringify(input))
+            else if (wellFormed(input) && !input.split("/").includes("")) {
+              assert.fail(
+                `${JSON.stringify(input)} was rejected`
+              )
+            }
+          }
+        ),
+        { numRuns: 1000 }
       ))
 
     it("property: whatever it accepts follows the rules and parses to itself again", () =>

@@ -8,9 +8,10 @@ import { Cause, Chunk, Context, Duration, Effect, Exit, Fiber, Layer, Option, St
 import type { Scope } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
+import * as Signer from "effect-obstore/Signer"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { FaultProxy } from "./support/faultProxy.js"
-import type { FaultKind, FaultProxyOptions, RequestInfo, SeenRequest } from "./support/faultProxy.js"
+import type { FaultKind, FaultProxyOptions, FaultSpec, RequestInfo, SeenRequest } from "./support/faultProxy.js"
 import { s3 } from "./support/servers.js"
 
 const KiB = 1024
@@ -411,6 +412,103 @@ describe("S3Store under faults: bodies cut short", () => {
 })
 
 // ---------------------------------------------------------------------------------------------------------------
+
+describe("S3Store under faults: resumed reads answered wrongly (dangerous faults)", () => {
+  /** A 1 MiB object read whole, its body cut at 300,000 bytes; the resume (`times` resumes) gets `fault`. */
+  const resumedWith = (fault: FaultSpec, times = 1) =>
+    Effect.gen(function*() {
+      const { dir, direct, proxy, store } = yield* setup()
+      const key = `${dir}/resumed`
+      const data = random(MiB)
+      yield* direct.put(key, data)
+      proxy.addRule({
+        match: (r) => isGetOf(key)(r) && r.headers.range === undefined,
+        fault: { kind: "truncateBody", afterBytes: 300_000 }
+      })
+      proxy.addRule({ match: (r) => isGetOf(key)(r) && r.headers.range !== undefined, fault, times })
+      const received: Array<Uint8Array> = []
+      const exit = yield* Effect.exit(
+        Effect.flatMap(
+          store.get(key),
+          (r) => Stream.runForEach(r.stream, (chunk) => Effect.sync(() => received.push(chunk)))
+        )
+      )
+      assert.strictEqual(proxy.counts().truncateBody, 1, "the first body was cut")
+      assert.isAtLeast(proxy.counts()[fault.kind as FaultKind], 1, `the resume got ${fault.kind}`)
+      const got = Buffer.concat(received)
+      // Whatever happens, every byte passed on is the object's byte at that place.
+      assert.isTrue(got.equals(Buffer.from(data.subarray(0, got.byteLength))), "only the object's bytes, in place")
+      return { exit, got, data }
+    })
+
+  it.live("a resume answered with another range (honest Content-Range) is never stitched on", () =>
+    Effect.gen(function*() {
+      const { exit, got } = yield* resumedWith({ kind: "wrongRange" })
+      if (Exit.isSuccess(exit)) assert.strictEqual(got.byteLength, MiB, "a success gives every byte")
+      else assertStoreError(exit, "get")
+    }).pipe(Effect.scoped))
+
+  it.live("a resume answered with a short 200 (no Content-Range, rewritten length) is never stitched on", () =>
+    Effect.gen(function*() {
+      // Every resume gets it: its bytes happen to be the right ones, but a 200 that is not the whole object is no
+      // answer to a resume, and none of it may be passed on.
+      const { exit, got } = yield* resumedWith({ kind: "rangeAs200" }, Infinity)
+      assertStoreError(exit, "get")
+      assert.strictEqual(got.byteLength, 300_000, "nothing of a short 200 was passed on")
+    }).pipe(Effect.scoped))
+
+  it.live("a resume answered with another ETag fails with PreconditionFailed after the first version's bytes", () =>
+    Effect.gen(function*() {
+      const { exit, got } = yield* resumedWith({ kind: "wrongETag" })
+      assert.isTrue(Exit.isFailure(exit), "the read must fail: the answer says the object changed")
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.failureOption(exit.cause)
+        assert.isTrue(
+          Option.isSome(failure) && failure.value._tag === "PreconditionFailed",
+          Cause.pretty(exit.cause)
+        )
+      }
+      assert.strictEqual(got.byteLength, 300_000, "nothing of the resumed answer was passed on")
+    }).pipe(Effect.scoped))
+
+  it.live("the proxy's dangerous faults do what they say (checked with a plain HTTP client)", () =>
+    Effect.gen(function*() {
+      const { dir, direct, proxy } = yield* setup()
+      const key = `${dir}/plain`
+      const data = random(1000)
+      yield* direct.put(key, data)
+      const signer = yield* Effect.provide(
+        Signer.Signer,
+        S3Store.layer({ ...base, endpoint: proxy.endpoint, client: { allowHttp: true } })
+      )
+      const url = yield* signer.sign("GET", key, "10 minutes")
+      const fetchRange = (range: string) =>
+        Effect.promise(async () => {
+          const response = await fetch(url, { headers: { range } })
+          return { response, bytes: new Uint8Array(await response.arrayBuffer()) }
+        })
+      proxy.addRule({ match: isGetOf(key), fault: { kind: "wrongRange", shift: 10 } })
+      const shifted = yield* fetchRange("bytes=100-199")
+      assert.strictEqual(shifted.response.status, 206)
+      assert.strictEqual(shifted.response.headers.get("content-range"), "bytes 110-199/1000")
+      assert.deepStrictEqual(shifted.bytes, data.subarray(110, 200))
+      proxy.addRule({ match: isGetOf(key), fault: { kind: "rangeAs200", cut: 40 } })
+      const short = yield* fetchRange("bytes=100-199")
+      assert.strictEqual(short.response.status, 200)
+      assert.isNull(short.response.headers.get("content-range"))
+      assert.deepStrictEqual(short.bytes, data.subarray(100, 160))
+      proxy.addRule({ match: isGetOf(key), fault: "wrongETag" })
+      const other = yield* fetchRange("bytes=0-9")
+      const real = (yield* direct.head(key)).eTag
+      assert.isString(other.response.headers.get("etag"))
+      assert.notStrictEqual(other.response.headers.get("etag"), real)
+      assert.deepStrictEqual(other.bytes, data.subarray(0, 10))
+      assert.deepStrictEqual(
+        [proxy.counts().wrongRange, proxy.counts().rangeAs200, proxy.counts().wrongETag],
+        [1, 1, 1]
+      )
+    }).pipe(Effect.scoped))
+})
 
 describe("S3Store under faults: lost responses of non-idempotent requests", () => {
   const isCreate = (key: string) => (r: RequestInfo) => isPutOf(key)(r) && r.headers["if-none-match"] === "*"

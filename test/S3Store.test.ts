@@ -1,6 +1,6 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, TestServices } from "effect"
+import { Cause, Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Option, Redacted, TestServices } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { full } from "./conformance/capabilities.js"
@@ -10,6 +10,10 @@ import { rgwOptions, s3 } from "./support/servers.js"
 const options: S3Store.S3Options = rgwOptions
 
 const rgw = S3Store.layer(options)
+
+// Clocks: a test that sends a request to RGW uses `it.live` (SigV4 signs with the clock's time, and a TestClock
+// standing at 1970 gets RequestTimeTooSkewed); `it.effect` (TestServices: a TestClock that stands still) only where
+// no request is signed, or where the clock standing still is the point of the test.
 
 conformance("S3Store (RADOS Gateway)", rgw, {
   ...full,
@@ -23,19 +27,19 @@ conformance("S3Store (RADOS Gateway)", rgw, {
 })
 
 describe("S3Store", () => {
-  it.effect("a wrong secret is Unauthenticated", () =>
+  it.live("a wrong secret is Unauthenticated", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(ObjectStore.head("anything"))
       assert.strictEqual(error._tag, "Unauthenticated")
     }).pipe(Effect.provide(S3Store.layer({ ...options, secretAccessKey: "wrong" }))))
 
-  it.effect("an unknown access key is Unauthenticated", () =>
+  it.live("an unknown access key is Unauthenticated", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(ObjectStore.put("x", "y"))
       assert.strictEqual(error._tag, "Unauthenticated")
     }).pipe(Effect.provide(S3Store.layer({ ...options, accessKeyId: "AKIANOBODY0000000000" }))))
 
-  it.effect("a second create is AlreadyExists, a missing key NotFound", () =>
+  it.live("a second create is AlreadyExists, a missing key NotFound", () =>
     Effect.gen(function*() {
       const key = `s3-specific/${crypto.randomUUID()}`
       yield* ObjectStore.put(key, "one", { mode: "create" })
@@ -46,6 +50,7 @@ describe("S3Store", () => {
       yield* ObjectStore.delete(key)
     }).pipe(Effect.provide(rgw)))
 
+  // TestClock: the config is refused before any request.
   it.effect("invalid config fails with InvalidConfig naming the field", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [unknown, string]> = [
@@ -66,7 +71,7 @@ describe("S3Store", () => {
       }
     }))
 
-  it.effect("secrets are Redacted in the decoded config", () =>
+  it.live("secrets are Redacted in the decoded config", () =>
     Effect.gen(function*() {
       const { config } = yield* S3Store.S3Store
       assert.isTrue(Redacted.isRedacted(config.secretAccessKey))
@@ -74,7 +79,7 @@ describe("S3Store", () => {
       assert.notInclude(String(config), s3.secretAccessKey)
     }).pipe(Effect.provide(rgw)))
 
-  it.effect("layerConfig reads the AWS environment variables", () =>
+  it.live("layerConfig reads the AWS environment variables", () =>
     Effect.gen(function*() {
       const read = yield* S3Store.fromEnv()
       assert.strictEqual(read.bucket, s3.bucket)
@@ -223,6 +228,7 @@ describe("S3Store errors a user meets", () => {
 })
 
 describe("S3Store configuration a user expects", () => {
+  // TestClock: only the environment is read.
   it.effect("fromEnv reads AWS_ENDPOINT (obstore's name)", () =>
     Effect.gen(function*() {
       const read = yield* S3Store.fromEnv()
@@ -233,6 +239,7 @@ describe("S3Store configuration a user expects", () => {
       ))
     ))
 
+  // TestClock on purpose: a retry would wait for the clock, which stands still.
   it.effect("an endpoint that does not resolve fails at once, without retries", () =>
     Effect.gen(function*() {
       const layer = S3Store.layer({
@@ -249,5 +256,21 @@ describe("S3Store configuration a user expects", () => {
         assert.include(exit.value.message, "no-such-host.invalid")
         assert.notInclude(exit.value.message, "gave up after")
       }
+    }))
+})
+
+describe("S3Store test clocks", () => {
+  // conformance() above must not have swapped the shared `it.effect` for its own live, store-providing one.
+  it.effect("it.effect in this file runs on the TestClock, after conformance() declared its blocks", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Clock.currentTimeMillis, 0, "the TestClock starts at 0")
+      const store = yield* Effect.serviceOption(ObjectStore.ObjectStore)
+      assert.isTrue(Option.isNone(store), "no store is provided by a conformance block")
+    }))
+
+  it.effect("a request signed on the TestClock is refused by RGW: tests that talk to RGW must be it.live", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.provide(ObjectStore.get("anything"), rgw))
+      assert.include(error.message, "RequestTimeTooSkewed", error._tag)
     }))
 })

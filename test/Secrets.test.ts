@@ -426,6 +426,15 @@ const assertClean = (run: Run) => {
 
 const tags = (run: Run) => run.errors.map((e) => (e as { readonly _tag?: unknown })._tag)
 
+/**
+ * The run presigned `n` URLs (one `sign`, two in `sign many`), each also seen ending its sign span: the loops over
+ * `urls` and `spanUrls` check that many, not none.
+ */
+const assertSigned = (run: Run, n: number) => {
+  assert.lengthOf(run.urls, n, "presigned URLs returned")
+  assert.lengthOf(run.spanUrls, n, "presigned URLs ending a sign span")
+}
+
 describe("Secrets: the search itself", () => {
   it("finds a planted secret, and a fragment of one", () => {
     assert.lengthOf(findLeaks([{ where: "planted", text: `token=${SECRETS.sessionToken}` }]), 1)
@@ -443,7 +452,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
       Effect.gen(function*() {
         const run = yield* exercise(valid, transport)
         assert.deepStrictEqual(tags(run), ["NotFound", "NotFound"], "get missing and head missing")
-        assert.strictEqual(run.urls.length, 3)
+        assertSigned(run, 3)
         for (const url of run.urls) assert.include(url, s3.accessKeyId, "the key id is in a presigned URL")
         assertClean(run)
       }))
@@ -452,6 +461,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
       Effect.gen(function*() {
         const run = yield* exercise({ ...valid, secretAccessKey: SECRETS.wrongSecretAccessKey }, transport)
         assert.include(tags(run), "Unauthenticated")
+        assertSigned(run, 3)
         assertClean(run)
       }))
 
@@ -464,6 +474,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
           sessionToken: SECRETS.sessionToken
         }, transport)
         assert.include(tags(run), "Unauthenticated")
+        assertSigned(run, 3)
         for (const url of run.urls) assert.include(decodeURIComponent(url), SECRETS.sessionToken)
         assertClean(run)
       }))
@@ -482,7 +493,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
             }
           })
         }, transport)
-        assert.strictEqual(run.urls.length, 3)
+        assertSigned(run, 3)
         assertClean(run)
       }))
 
@@ -501,6 +512,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
         }, transport)
         // RGW knows no such key: every signed request is refused.
         assert.include(tags(run), "Unauthenticated")
+        assertSigned(run, 3)
         for (const url of run.urls) assert.include(decodeURIComponent(url), SECRETS.stsSessionToken)
         assertClean(run)
       }))
@@ -533,6 +545,8 @@ for (const transport of ["undici", "HttpClient"] as const) {
         for (const credentials of chains) {
           const run = yield* exercise({ ...base, credentials }, transport)
           assert.include(tags(run), "Unauthenticated")
+          // Without credentials nothing can be signed: the URL checks have nothing to look at here.
+          assertSigned(run, 0)
           assertClean(run)
         }
       }))
@@ -548,6 +562,8 @@ for (const transport of ["undici", "HttpClient"] as const) {
           sessionToken: SECRETS.sessionToken
         }, transport)
         assert.include(tags(run), "StoreError")
+        // Presigning needs no connection.
+        assertSigned(run, 3)
         assertClean(run)
         for (const error of run.errors) {
           if ((error as { readonly _tag?: unknown })._tag !== "StoreError") continue
@@ -571,6 +587,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
         for (const input of inputs) {
           const run = yield* exercise(input as S3Store.S3Options, transport)
           assert.deepStrictEqual(tags(run), ["InvalidConfig"])
+          assertSigned(run, 0)
           assertClean(run)
         }
       }))
@@ -592,6 +609,7 @@ for (const transport of ["undici", "HttpClient"] as const) {
         for (const input of inputs) {
           const run = yield* exercise(input as S3Store.S3Options, transport)
           assert.deepStrictEqual(tags(run), ["InvalidConfig"])
+          assertSigned(run, 0)
           assertClean(run)
         }
       }))

@@ -20,6 +20,7 @@ import type {
 } from "../ObjectStore.js"
 import type { InvalidPath, PayloadError, StreamError } from "../ObjectStoreError.js"
 import { InvalidConfig, InvalidRange, withContext } from "../ObjectStoreError.js"
+import * as progress from "./io/progress.js"
 import * as checks from "./options.js"
 import * as payloads from "./payload.js"
 import * as ranges from "./ranges.js"
@@ -229,7 +230,10 @@ const get = (core: Core): ObjectStore.Service["get"] => (input, options = NO_OPT
   const path = ObjectPath.normalize(input, core.at.get)
   if (typeof path !== "string") return Effect.fail(path)
   const bad = checkRange(core.store, "get", path, options.range)
-  return bad !== undefined ? Effect.fail(bad) : span(core, "get", core.backend.get(path, options), path)
+  if (bad !== undefined) return Effect.fail(bad)
+  const report = options.onProgress
+  const result = core.backend.get(path, options)
+  return span(core, "get", report === undefined ? result : Effect.map(result, (r) => progress.get(r, report)), path)
 }
 
 // An option no request can honour, found before any I/O.
@@ -240,9 +244,16 @@ const put = (core: Core): ObjectStore.Service["put"] => (input, payload, options
   const path = ObjectPath.normalize(input, core.at.put)
   if (typeof path !== "string") return Effect.fail(path)
   const problem = options === NO_OPTIONS ? undefined : checks.putProblem(options, core.limits)
-  return problem !== undefined
-    ? invalid(core, "put", path, problem)
-    : span(core, "put", core.backend.put(path, payload, options), path)
+  if (problem !== undefined) return invalid(core, "put", path, problem)
+  const report = options.onProgress
+  return span(
+    core,
+    "put",
+    report === undefined
+      ? core.backend.put(path, payload, options)
+      : progress.put(core.backend, path, payload, options, report),
+    path
+  )
 }
 
 const head = (core: Core): ObjectStore.Service["head"] => (input) => {
@@ -343,7 +354,10 @@ export const make = (backend: Backend): ObjectStore.Service => {
     list: list(core),
     listWithDelimiter: listWithDelimiter(core),
     copy: (from, to, options = NO_OPTIONS) =>
-      withPaths(core, "copy", from, to, (f, t) => backend.copy(f, t, { overwrite: options.overwrite ?? true })),
+      withPaths(core, "copy", from, to, (f, t) =>
+        options.onProgress === undefined
+          ? backend.copy(f, t, { overwrite: options.overwrite ?? true })
+          : relabel("copy", progress.copy(backend, f, t, options.overwrite ?? true, options.onProgress))),
     rename: (from, to, options = NO_OPTIONS) =>
       withPaths(
         core,

@@ -26,6 +26,11 @@ export interface Capabilities {
   readonly tags: boolean
   /** The size of the big streamed round trip, in MiB (64 for most stores; smaller where a server cannot take it). */
   readonly bigObjectMiB: number
+  /**
+   * `put` returns the object's ETag (the one `head` then gives). Default `true`: the suite asserts the ETag is there
+   * before comparing it. `false` for a store whose server does not say (the suite then checks it only when given).
+   */
+  readonly putETag?: boolean
   /** Why each absent capability is absent, by capability name. */
   readonly reasons?: Partial<Record<Exclude<keyof Capabilities, "reasons">, string>>
 }

@@ -29,8 +29,9 @@
  *   is about to fetch). Rules take precedence over random faults.
  *
  * Faults (`fault` is a kind, or an object `{ kind, ...parameters }`):
- * - `status500`, `status503`: that status with an S3 `<Error>` body (`InternalError` / `ServiceUnavailable`); the
- *   request is not forwarded (its body is drained first).
+ * - `status500`, `status503` (`forward`, default false): that status with an S3 `<Error>` body (`InternalError` /
+ *   `ServiceUnavailable`); the request is not forwarded (its body is drained first), or with `forward: true` it
+ *   reaches the server first and took effect when the error comes back.
  * - `slowDown`: 503 with an S3 `SlowDown` error body. Not forwarded.
  * - `status429` (`retryAfter` seconds, default 1): 429 `TooManyRequests` with `Retry-After`. Not forwarded.
  * - `errorIn200` (`forward`, default false): 200 whose body is an S3 `<Error><Code>InternalError</Code>`, as S3 can
@@ -48,10 +49,25 @@
  *   `afterBytes`, forwards and sends the headers and that many body bytes, then holds the rest for `ms`.
  * - `corruptXml`: forwarded; an XML response body (content-type containing "xml", up to 1 MiB) is cut in the
  *   middle of a tag with garbage appended, Content-Length adjusted.
+ * - `wrongRange` (`shift`, default a quarter of the body): forwarded; a 206 answer loses its first `shift` bytes and
+ *   says so honestly (Content-Range `bytes start+shift-end/size`, Content-Length adjusted): bytes of another range than
+ *   the one asked for. A client that does not compare Content-Range with its request stitches them at the wrong place.
+ *   Anything but a 206 passes untouched (and is not counted).
+ * - `rangeAs200` (`cut`, default half the body): forwarded; a 206 answer goes out as a 200 without Content-Range, its
+ *   Content-Length rewritten to the body less `cut` bytes: a short "whole object" where a range was asked for (a
+ *   resumed read must not take it as the rest of the object). Anything but a 206 passes untouched. Picked at random
+ *   only for ranged requests with `If-Match` (resumes).
+ * - `wrongETag`: forwarded; the answer's ETag is replaced by another one, as a server that ignored `If-Match` would
+ *   answer for an object that changed. Picked at random only for ranged requests with `If-Match` (resumes).
  * - `rewriteHeaders` (`rewrite(headers, request)`, rules only): forwarded; the response headers are replaced by what
  *   `rewrite` returns (drop Content-Length or ETag, forge Content-Range, ...). Removing Content-Length makes the
  *   response chunked.
  * - `none`: forward untouched (a rule that only runs `before`, or shields requests from random faults). Not counted.
+ *
+ * Late writes: a write (PUT, POST, DELETE) whose body reached the server but whose client went away before the answer
+ * (it timed out) is not cut: the server applies it anyway, and may do so after later writes of the same key. Such
+ * requests are listed in `proxy.abandoned`, with the server's answer and when it came, so a soak can tell a write the
+ * server applied late from a client that returned wrong bytes.
  */
 import { Effect } from "effect"
 import type { Scope } from "effect"
@@ -71,9 +87,15 @@ export type FaultKind =
   | "truncateBodyWrongLength"
   | "stall"
   | "corruptXml"
+  | "wrongRange"
+  | "rangeAs200"
+  | "wrongETag"
   | "rewriteHeaders"
 
-/** The kinds random faults pick from by default: all but `rewriteHeaders`, which needs a function. */
+/**
+ * The kinds random faults pick from by default: all but `rewriteHeaders`, which needs a function. The last three are
+ * the dangerous ones (an answer that is not what was asked for); `SAFE_FAULT_KINDS` leaves them out.
+ */
 export const DEFAULT_FAULT_KINDS: ReadonlyArray<FaultKind> = [
   "status500",
   "status503",
@@ -85,8 +107,16 @@ export const DEFAULT_FAULT_KINDS: ReadonlyArray<FaultKind> = [
   "truncateBody",
   "truncateBodyWrongLength",
   "stall",
-  "corruptXml"
+  "corruptXml",
+  "wrongRange",
+  "rangeAs200",
+  "wrongETag"
 ]
+
+/** The random mix before the dangerous kinds were added (every answer is what was asked for, or visibly broken). */
+export const SAFE_FAULT_KINDS: ReadonlyArray<FaultKind> = DEFAULT_FAULT_KINDS.filter((k) =>
+  k !== "wrongRange" && k !== "rangeAs200" && k !== "wrongETag"
+)
 
 const ALL_KINDS: ReadonlyArray<FaultKind> = [...DEFAULT_FAULT_KINDS, "rewriteHeaders"]
 
@@ -99,8 +129,11 @@ export interface RequestInfo {
 }
 
 export type FaultSpec =
-  | { readonly kind: "status500" | "status503" | "slowDown" | "resetBeforeResponse" | "resetAfterForward" }
-  | { readonly kind: "corruptXml" | "none" }
+  | { readonly kind: "slowDown" | "resetBeforeResponse" | "resetAfterForward" }
+  | { readonly kind: "status500" | "status503"; readonly forward?: boolean }
+  | { readonly kind: "corruptXml" | "wrongETag" | "none" }
+  | { readonly kind: "wrongRange"; readonly shift?: number }
+  | { readonly kind: "rangeAs200"; readonly cut?: number }
   | { readonly kind: "status429"; readonly retryAfter?: number }
   | { readonly kind: "errorIn200"; readonly forward?: boolean }
   | { readonly kind: "truncateBody" | "truncateBodyWrongLength"; readonly afterBytes?: number }
@@ -137,6 +170,16 @@ export interface FaultProxyOptions {
   readonly stallMs?: number
 }
 
+/** A write the server received in full after its client had gone (see "Late writes" above). */
+export interface AbandonedWrite extends RequestInfo {
+  /** When the client went away (ms since the epoch). */
+  readonly abandonedAt: number
+  /** The server's status, once it answered (undefined while it has not). */
+  readonly status: number | undefined
+  /** When the server answered (ms since the epoch). */
+  readonly answeredAt: number | undefined
+}
+
 export interface FaultProxy {
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string
@@ -148,6 +191,8 @@ export interface FaultProxy {
   readonly requests: number
   /** The last `MAX_SEEN` requests, oldest first. */
   readonly seen: ReadonlyArray<SeenRequest>
+  /** Writes whose client went away after the server had the whole request (the last `MAX_SEEN`). */
+  readonly abandoned: ReadonlyArray<AbandonedWrite>
   readonly close: () => Promise<void>
 }
 
@@ -199,11 +244,75 @@ const randomlyApplicable = (kind: FaultKind, info: RequestInfo): boolean => {
         (info.method === "POST" && info.query.has("uploadId"))
     case "corruptXml":
       return !isObjectData(info)
+    // Only where the client knows what to expect (a resume pinned to an ETag, knowing the size): a short 200 to a
+    // first ranged read looks like a small object whose server ignores Range, which nothing but a checksum can tell.
+    case "rangeAs200":
+    case "wrongETag":
+      return info.headers["if-match"] !== undefined && info.headers.range !== undefined
     case "rewriteHeaders":
       return false
     default:
       return true
   }
+}
+
+const WRITES = new Set(["PUT", "POST", "DELETE"])
+
+const infoOf = (req: http.IncomingMessage): RequestInfo => ({
+  method: req.method ?? "GET",
+  path: (req.url ?? "/").split("?")[0],
+  query: new URL(req.url ?? "/", "http://proxy.invalid").searchParams,
+  headers: req.headers
+})
+
+/** "bytes 0-9/100" as inclusive numbers; undefined when it is not that form. */
+const contentRangeOf = (value: string | string[] | undefined) => {
+  const match = typeof value === "string" ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim()) : null
+  return match === null ? undefined : { first: Number(match[1]), last: Number(match[2]), size: match[3] }
+}
+
+/** Another strong ETag than `eTag`, as a changed object would have. */
+const otherETag = (eTag: string | string[] | undefined): string => {
+  const inner = String(eTag ?? "").replace(/^W\//, "").replace(/"/g, "")
+  const other = "0123456789abcdef0123456789abcdef"
+  return `"${inner === other ? other.split("").reverse().join("") : other}"`
+}
+
+/**
+ * Sends bytes `[from, to)` of an upstream body after `status` and `headers`, then ends the response (dropping the
+ * upstream exchange if bytes were left unread).
+ */
+const relaySlice = (
+  upstreamResponse: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  from: number,
+  to: number
+) => {
+  res.writeHead(status, headers)
+  let at = 0
+  let done = false
+  const finish = () => {
+    if (done) return
+    done = true
+    upstreamResponse.off("data", onData)
+    if (!upstreamResponse.readableEnded) upstreamResponse.destroy()
+    res.end()
+  }
+  const onData = (chunk: Buffer) => {
+    const start = Math.max(from - at, 0)
+    const end = Math.min(to - at, chunk.byteLength)
+    at += chunk.byteLength
+    if (end > start && !res.write(chunk.subarray(start, end))) {
+      upstreamResponse.pause()
+      res.once("drain", () => upstreamResponse.resume())
+    }
+    if (at >= to) finish()
+  }
+  upstreamResponse.on("data", onData)
+  upstreamResponse.once("end", finish)
+  upstreamResponse.once("error", () => res.destroy())
 }
 
 const specOf = (fault: Fault, stallMs: number): FaultSpec => {
@@ -223,6 +332,8 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
   const counts = Object.fromEntries(ALL_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>
   const rules: Array<{ rule: FaultRule; left: number }> = []
   let seen: Array<SeenRequest> = []
+  type Abandoned = { -readonly [K in keyof AbandonedWrite]: AbandonedWrite[K] }
+  let abandoned: Array<Abandoned> = []
   let requests = 0
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
@@ -284,17 +395,32 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
       headers: withoutHopByHop(req.headers),
       agent
     })
-    upstreamRequest.on("response", onResponse)
+    let late: Abandoned | undefined
+    upstreamRequest.on("response", (upstreamResponse) => {
+      if (late === undefined) return onResponse(upstreamResponse)
+      late.status = upstreamResponse.statusCode
+      late.answeredAt = Date.now()
+      upstreamResponse.resume()
+    })
     upstreamRequest.on("error", (error) => {
+      if (late !== undefined) return
       if (!res.headersSent && !res.destroyed) {
         reply(res, 502, {}, xmlError("BadGateway", `fault proxy: ${error.message}`))
       } else {
         res.destroy()
       }
     })
-    // The client went away (it timed out or was interrupted): stop the upstream exchange too.
     res.on("close", () => {
-      if (!res.writableFinished) upstreamRequest.destroy()
+      if (res.writableFinished) return
+      // A write the server has in full is applied whatever becomes of its client: let it run and note when it did.
+      if (WRITES.has(req.method ?? "") && upstreamRequest.writableFinished && !res.headersSent) {
+        late = { ...infoOf(req), abandonedAt: Date.now(), status: undefined, answeredAt: undefined }
+        abandoned.push(late)
+        if (abandoned.length > MAX_SEEN) abandoned = abandoned.slice(abandoned.length - MAX_SEEN / 2)
+        return
+      }
+      // The client went away (it timed out or was interrupted): stop the upstream exchange too.
+      upstreamRequest.destroy()
     })
     req.pipe(upstreamRequest)
   }
@@ -362,15 +488,21 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
       case "none":
         return forward(req, res, (r) => pipeResponse(r, res))
       case "status500":
-        return drained(req, () => {
-          count("status500")
-          reply(res, 500, {}, xmlError("InternalError", "fault proxy: injected 500"))
+      case "status503": {
+        const status = spec.kind === "status500" ? 500 : 503
+        const body = status === 500
+          ? xmlError("InternalError", "fault proxy: injected 500")
+          : xmlError("ServiceUnavailable", "fault proxy: injected 503")
+        const send = () => {
+          count(spec.kind)
+          reply(res, status, {}, body)
+        }
+        if (spec.forward !== true) return drained(req, send)
+        return forward(req, res, (r) => {
+          r.resume()
+          r.once("end", send)
         })
-      case "status503":
-        return drained(req, () => {
-          count("status503")
-          reply(res, 503, {}, xmlError("ServiceUnavailable", "fault proxy: injected 503"))
-        })
+      }
       case "slowDown":
         return drained(req, () => {
           count("slowDown")
@@ -491,6 +623,37 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
             reply(res, r.statusCode ?? 502, headers, mangled)
           })
         })
+      case "wrongRange":
+      case "rangeAs200":
+        return forward(req, res, (r) => {
+          const range = contentRangeOf(r.headers["content-range"])
+          const declared = Number(r.headers["content-length"])
+          if (r.statusCode !== 206 || range === undefined || !Number.isSafeInteger(declared) || declared < 2) {
+            return pipeResponse(r, res)
+          }
+          count(spec.kind)
+          const headers = withoutHopByHop(r.headers)
+          delete headers["transfer-encoding"]
+          if (spec.kind === "wrongRange") {
+            const shift = Math.min(declared - 1, Math.max(1, spec.shift ?? Math.floor(declared / 4)))
+            headers["content-range"] = `bytes ${range.first + shift}-${range.last}/${range.size}`
+            headers["content-length"] = String(declared - shift)
+            return relaySlice(r, res, 206, headers, shift, declared)
+          }
+          const kept = declared - Math.min(declared - 1, Math.max(1, spec.cut ?? Math.floor(declared / 2)))
+          delete headers["content-range"]
+          headers["content-length"] = String(kept)
+          return relaySlice(r, res, 200, headers, 0, kept)
+        })
+      case "wrongETag":
+        return forward(req, res, (r) => {
+          const status = r.statusCode ?? 502
+          if (status < 200 || status >= 300 || r.headers.etag === undefined) return pipeResponse(r, res)
+          count("wrongETag")
+          res.writeHead(status, { ...withoutHopByHop(r.headers), etag: otherETag(r.headers.etag) })
+          r.pipe(res)
+          r.on("error", () => res.destroy())
+        })
       case "rewriteHeaders":
         return forward(req, res, (r) => {
           count("rewriteHeaders")
@@ -506,13 +669,7 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
 
   const server = http.createServer((req, res) => {
     requests++
-    const url = new URL(req.url ?? "/", "http://proxy.invalid")
-    const info: RequestInfo = {
-      method: req.method ?? "GET",
-      path: (req.url ?? "/").split("?")[0],
-      query: url.searchParams,
-      headers: req.headers
-    }
+    const info = infoOf(req)
     const { before, random: randomPick, spec } = choose(info)
     seen.push({ ...info, fault: spec === undefined || spec.kind === "none" ? undefined : spec.kind })
     if (seen.length > MAX_SEEN) seen = seen.slice(seen.length - MAX_SEEN / 2)
@@ -562,6 +719,9 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
     },
     get seen() {
       return seen
+    },
+    get abandoned() {
+      return abandoned
     },
     close: () => {
       closed = true

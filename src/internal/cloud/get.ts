@@ -7,16 +7,17 @@ import * as Stream from "effect/Stream"
 import type { Attributes, GetOptions, GetResult, ObjectMeta, ResolvedRange } from "../../ObjectStore.js"
 import * as ObjectStore from "../../ObjectStore.js"
 import type { GetError, HeadError, Unauthenticated } from "../../ObjectStoreError.js"
-import { NotModified, PreconditionFailed, StoreError, withContext } from "../../ObjectStoreError.js"
+import { InvalidConfig, NotModified, PreconditionFailed, StoreError, withContext } from "../../ObjectStoreError.js"
 import { Retryable } from "../http/retry.js"
 import type { Response, TransportError } from "../http/transport.js"
 import { header } from "../http/transport.js"
+import { sliceBody } from "./body.js"
 import type { ErrorDialect } from "./errors.js"
 import * as Errors from "./errors.js"
 import type { Context, HttpFailure } from "./failure.js"
 import { mapFailure } from "./failure.js"
 import type { HeaderConfig } from "./headers.js"
-import { attributesFrom, metaFrom } from "./headers.js"
+import { attributesFrom, headerValueProblem, isWellFormed, metaFrom } from "./headers.js"
 import { clientConditions, getHeaders, matches, parseContentRange, rangeHeader } from "./range.js"
 import type { Handle } from "./request.js"
 import { lazyStream } from "./resume.js"
@@ -100,13 +101,14 @@ const eager = (
   whole: boolean
 ): Effect.Effect<GetResult, Retryable | TransportError> => {
   const { range } = answer
-  const expected = whole ? answer.size : range.end - range.start
-  return Effect.flatMap(response.body.bytes, (all) => {
-    if (all.byteLength !== expected) {
-      const description = `the body has ${all.byteLength} bytes, the response announced ${expected}`
+  const expected = range.end - range.start
+  // A whole object answered to a ranged read: only the range is read, then the connection is let go.
+  const body = whole ? sliceBody(response.body, range.start, expected) : response.body
+  return Effect.flatMap(body.bytes, (data) => {
+    if (data.byteLength !== expected) {
+      const description = `the body has ${data.byteLength} bytes, the response announced ${expected}`
       return Effect.fail(new Retryable(new StoreError({ ...ctx, description })))
     }
-    const data = whole ? all.subarray(range.start, range.end) : all
     return Effect.succeed(ObjectStore.makeGetResult({
       meta: result.meta,
       range,
@@ -161,16 +163,32 @@ const onAnswer = (
     return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes, stream: Stream.empty, bytes }))
   }
   const whole = response.status !== 206 && options.range !== undefined
-  if (whole || range.end - range.start <= EAGER_BODY_BYTES) {
+  if (range.end - range.start <= EAGER_BODY_BYTES) {
     return eager(response, ctx, { meta, attributes }, answer, whole)
   }
-  const stream = lazyStream(client, ctx.path, response.body, range, meta.eTag)
+  const body = whole ? sliceBody(response.body, range.start, range.end - range.start) : response.body
+  const stream = lazyStream(client, ctx.path, body, range, meta.eTag, answer.size)
   return Effect.succeed(ObjectStore.makeGetResult({ meta, range, attributes, stream }))
 }
 
 /** GET (or HEAD, with `options.head`) of an object. */
+/** The first condition of a GET that cannot go into a header (or a query), as an InvalidConfig naming it. */
+const unsendable = (ctx: Context, options: GetOptions): InvalidConfig | undefined => {
+  for (const field of ["ifMatch", "ifNoneMatch"] as const) {
+    const value = options[field]
+    const problem = value === undefined ? undefined : headerValueProblem(value)
+    if (problem !== undefined) return new InvalidConfig({ ...ctx, field, description: `${field} ${problem}` })
+  }
+  if (options.version !== undefined && !isWellFormed(options.version)) {
+    return new InvalidConfig({ ...ctx, field: "version", description: "version is not well-formed unicode" })
+  }
+  return undefined
+}
+
 export const get = (client: GetClient, path: string, options: GetOptions): Effect.Effect<GetResult, GetError> => {
   const ctx = { store: client.store, method: "get", path }
+  const invalid = unsendable(ctx, options)
+  if (invalid !== undefined) return Effect.fail(invalid)
   const request = { path, head: options.head === true, headers: getHeaders(options), version: options.version }
   return mapFailure(
     client.request(request, ctx, onAnswer(client, ctx, options)),

@@ -78,3 +78,80 @@ export const attributeHeaders = (
   }
   return into
 }
+
+// -- values that cannot go on the wire
+
+/** A header name as HTTP allows it (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** A header value as HTTP/1.1 can carry it: visible Latin-1, spaces and tabs; no CR, LF, NUL or other controls. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+export const isHeaderName = (name: string): boolean => TOKEN.test(name)
+export const isHeaderValue = (value: string): boolean => FIELD_VALUE.test(value)
+
+/** Whether a string is well-formed UTF-16 (no lone surrogate): only then can it be UTF-8- or percent-encoded. */
+export const isWellFormed = (value: string): boolean =>
+  !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)
+
+/** The name of the first header of `headers` that cannot be sent (a bad name or value), or undefined. */
+export const unsendableHeader = (headers: Record<string, string>): string | undefined => {
+  for (const name in headers) {
+    const value = headers[name]
+    if (!TOKEN.test(name) || typeof value !== "string" || !FIELD_VALUE.test(value)) return name
+  }
+  return undefined
+}
+
+const why = (value: string) =>
+  /[\r\n]/.test(value)
+    ? "holds a line break"
+    : /[\x00-\x08\x0a-\x1f\x7f]/.test(value)
+    ? "holds a control character"
+    : "holds a character HTTP headers cannot carry (beyond Latin-1)"
+
+/** What is wrong with a value that goes into a header, or undefined. */
+export const headerValueProblem = (value: unknown): string | undefined =>
+  typeof value !== "string" ? "is not a string" : FIELD_VALUE.test(value) ? undefined : why(value)
+
+/**
+ * The first attribute that cannot be sent as a header, as `[field, problem]`: content headers, storage class, user
+ * metadata names (HTTP tokens) and values. For `InvalidConfig` before any request.
+ */
+export const attributesProblem = (attributes: Attributes | undefined): readonly [string, string] | undefined => {
+  if (attributes === undefined) return undefined
+  for (const [key] of standard) {
+    const value = attributes[key]
+    if (value === undefined) continue
+    const problem = headerValueProblem(value)
+    if (problem !== undefined) return [`attributes.${key}`, problem]
+  }
+  if (attributes.storageClass !== undefined) {
+    const problem = headerValueProblem(attributes.storageClass)
+    if (problem !== undefined) return ["attributes.storageClass", problem]
+  }
+  if (attributes.metadata !== undefined) {
+    for (const key in attributes.metadata) {
+      if (!TOKEN.test(key)) {
+        return [`attributes.metadata`, `the key ${JSON.stringify(key)} is not a header name (letters, digits, -_.)`]
+      }
+      const problem = headerValueProblem(attributes.metadata[key])
+      if (problem !== undefined) return [`attributes.metadata.${key}`, problem]
+    }
+  }
+  return undefined
+}
+
+/** The first tag that cannot be encoded (a lone surrogate), as `[field, problem]`. */
+export const tagsProblem = (
+  tags: Readonly<Record<string, string>> | undefined
+): readonly [string, string] | undefined => {
+  if (tags === undefined) return undefined
+  for (const key in tags) {
+    if (!isWellFormed(key)) return ["tags", `a tag key is not well-formed unicode (a lone surrogate)`]
+    const value = tags[key]
+    if (typeof value !== "string" || !isWellFormed(value)) {
+      return [`tags.${key}`, "is not well-formed unicode (a lone surrogate)"]
+    }
+  }
+  return undefined
+}

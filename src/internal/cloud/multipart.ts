@@ -207,11 +207,14 @@ const END = { _tag: "end" } as const
  * and there are `concurrency + 1` permits: the next part is ready when a slot frees (its copy is not on the critical
  * path), and no more than that many parts are ever held, whatever the chunks are. Any failure or interruption
  * aborts the upload, so no parts are left behind (a completed upload has nothing to abort).
+ *
+ * `onPart`, when given, is called with the bytes of each part once the server acknowledged it (upload progress).
  */
 export const upload = <Id, Part, A, E, E2>(
   cloud: Upload<Id, Part, A, E>,
   parts: Stream.Stream<Uint8Array, E2>,
-  concurrency: number
+  concurrency: number,
+  onPart?: ((bytes: number) => void) | undefined
 ): Effect.Effect<A, E | E2> =>
   Effect.acquireUseRelease(
     cloud.start,
@@ -242,6 +245,7 @@ export const upload = <Id, Part, A, E, E2>(
           }
           return Effect.flatMap(cloud.part(id, next.body, next.index), (part) => {
             done[next.index] = part
+            if (onPart !== undefined) onPart(next.body.byteLength)
             // The part is stored: its buffer can hold a later part, and another part can be cut.
             recycle(next.body)
             return Effect.zipRight(permits.release(1), uploader)

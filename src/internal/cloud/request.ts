@@ -10,8 +10,11 @@ import type { RetryConfig } from "../../RetryConfig.js"
 import { parseRetryAfter, Retryable, retrying } from "../http/retry.js"
 import type { Method, Response, Transport } from "../http/transport.js"
 import { header, isTransportError, TransportError } from "../http/transport.js"
+import { errorText } from "./body.js"
 import type { Context } from "./failure.js"
 import { HttpFailure } from "./failure.js"
+import { unsendableHeader } from "./headers.js"
+import { scrubber, scrubError, sentSecrets } from "./scrub.js"
 
 export type Query = ReadonlyArray<readonly [string, string]>
 
@@ -53,6 +56,15 @@ export interface EngineOptions {
   readonly retry: RetryConfig
   /** Headers added to every request. */
   readonly headers?: Record<string, string> | undefined
+  /**
+   * Secrets the server must never be quoted on (the secret key, a session token, an account key, a SAS token):
+   * taken out of error bodies and of every error a request fails with. Asked again for each failure, so rotated
+   * credentials are covered. What the engine sent itself (Authorization, x-amz-security-token, signature query
+   * parameters, see `scrub.ts`) is scrubbed without being listed here.
+   */
+  readonly secrets?: (() => ReadonlyArray<string>) | undefined
+  /** More request headers whose values are credentials (beyond `SECRET_HEADERS`). */
+  readonly secretHeaders?: ReadonlyArray<string> | undefined
 }
 
 /** Handles a 2xx response; may fail with Retryable (a bad body of a request safe to repeat) or a TransportError. */
@@ -67,6 +79,8 @@ export type Execute = <A, E>(
 export interface Engine {
   readonly execute: Execute
   readonly retry: RetryConfig
+  /** Takes the store's secrets (`EngineOptions.secrets`) out of a text, for server text used outside `execute`. */
+  readonly scrub: (text: string) => string
 }
 
 export const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
@@ -75,16 +89,21 @@ export const make = (options: EngineOptions): Engine => {
   const extra = options.headers ?? {}
   const host = options.host
 
+  const storeSecrets = options.secrets ?? (() => [])
+  const scrub = (text: string) => scrubber(storeSecrets())(text)
+
   const failureOf = (
     response: Response,
     context: Context,
-    idempotent: boolean
+    idempotent: boolean,
+    clean: (text: string) => string,
+    head: boolean
   ): Effect.Effect<never, Retryable | HttpFailure> =>
     Effect.flatMap(
-      // Error bodies are small documents; a HEAD has none.
-      Effect.orElseSucceed(response.body.text, () => ""),
+      // Error bodies are small documents (a HEAD has none); a server sending more gets its first 64 KiB read.
+      head ? Effect.as(response.body.discard, "") : errorText(response.body, response.headers),
       (body): Effect.Effect<never, Retryable | HttpFailure> => {
-        const parsed = options.parseError(body)
+        const parsed = options.parseError(clean(body))
         const failure = new HttpFailure(response.status, parsed?.code, parsed?.message, response.headers)
         if (isRetryableStatus(response.status) && (idempotent || response.status !== 408)) {
           return Effect.fail(
@@ -105,28 +124,56 @@ export const make = (options: EngineOptions): Engine => {
   }
 
   const execute: Execute = <A, E>(request: CloudRequest, context: Context, handle: Handle<A, E>) => {
-    const send: Send = (headers, query) =>
-      options.transport.send({
+    // A request that can never be sent (a header value with a line break, beyond Latin-1) fails before any attempt,
+    // and is never retried. Stores check what callers give them first, with a typed error naming the option.
+    if (request.headers !== undefined) {
+      const bad = unsendableHeader(request.headers)
+      if (bad !== undefined) {
+        return Effect.fail(
+          new StoreError({ ...context, description: `the request header ${JSON.stringify(bad)} cannot be sent` })
+        )
+      }
+    }
+    // The headers and query of the latest attempt: their credentials are looked for only when something failed.
+    let sentHeaders: Record<string, string> = {}
+    let sentQuery = ""
+    // Built once per failed attempt (the body and the final error are scrubbed by the same one).
+    let cached: { readonly headers: object; readonly query: string; readonly scrub: (t: string) => string } | undefined
+    const clean = (text: string) => {
+      if (cached === undefined || cached.headers !== sentHeaders || cached.query !== sentQuery) {
+        const secrets = [...storeSecrets(), ...sentSecrets(sentHeaders, sentQuery, options.secretHeaders)]
+        cached = { headers: sentHeaders, query: sentQuery, scrub: scrubber(secrets) }
+      }
+      return cached.scrub(text)
+    }
+    const send: Send = (headers, query) => {
+      sentHeaders = headers
+      sentQuery = query
+      return options.transport.send({
         method: request.method,
         origin: options.origin,
         path: query === "" ? request.path : request.path + "?" + query,
         headers,
         body: request.body
       })
+    }
     const headers = () => ({ ...extra, ...request.headers, host })
     const attempt = options.authorize(request, headers, send).pipe(
       Effect.flatMap((response) =>
-        response.status >= 300 ? failureOf(response, context, request.idempotent) : handle(response)
+        response.status >= 300
+          ? failureOf(response, context, request.idempotent, clean, request.method === "HEAD")
+          : handle(response)
       ),
       Effect.catchIf(isTransportError, (error) => transportFailure(error, context, request.idempotent))
     )
-    return retrying(options.retry, attempt) as Effect.Effect<
+    // Whatever the request fails with may quote the server (a 200 with an error body, a malformed page): scrubbed.
+    return Effect.mapError(retrying(options.retry, attempt), (error) => scrubError(error, clean)) as Effect.Effect<
       A,
       Exclude<E, TransportError | Retryable | HttpFailure> | HttpFailure | StoreError | Unauthenticated
     >
   }
 
-  return { execute, retry: options.retry }
+  return { execute, retry: options.retry, scrub }
 }
 
 /**

@@ -51,8 +51,13 @@ export const make = (config: ClientConfig): Effect.Effect<Transport, never, Http
           status: response.status,
           headers: response.headers,
           body: {
-            bytes: Effect.map(Effect.mapError(response.arrayBuffer, fail(true, what)), (b) => new Uint8Array(b)),
-            text: Effect.mapError(response.text, fail(true, what)),
+            // A body read whole is bounded as a whole (a trickling server cannot hold it), a stream per chunk by
+            // the platform client's own settings.
+            bytes: Effect.map(
+              Effect.mapError(Effect.timeout(response.arrayBuffer, config.timeout), fail(true, what)),
+              (b) => new Uint8Array(b)
+            ),
+            text: Effect.mapError(Effect.timeout(response.text, config.timeout), fail(true, what)),
             stream: Stream.mapError(response.stream, fail(true, what)),
             discard: Effect.ignore(Stream.runDrain(response.stream))
           }

@@ -16,7 +16,8 @@ export class Retryable {
 
 export const isRetryable = (u: unknown): u is Retryable => u instanceof Retryable
 
-// Failures that no wait can heal: the name does not exist, the server's certificate is not trusted.
+// Failures that no wait can heal: the name does not exist, the server's certificate is not trusted, the request
+// cannot be sent.
 const PERMANENT_CODES = new Set([
   "ENOTFOUND",
   "CERT_HAS_EXPIRED",
@@ -30,7 +31,13 @@ const PERMANENT_CODES = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "ERR_TLS_CERT_ALTNAME_INVALID",
-  "HOSTNAME_MISMATCH"
+  "HOSTNAME_MISMATCH",
+  // A request the client refuses to send (a header value with a line break, a name that is no token): every
+  // attempt would be refused the same way.
+  "UND_ERR_INVALID_ARG",
+  "ERR_INVALID_CHAR",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_HTTP_INVALID_HEADER_VALUE"
 ])
 
 /** The error codes along a chain of causes (a StoreError's TransportError's undici or Node error, ...). */
@@ -40,7 +47,10 @@ const codesOf = (u: unknown, depth = 0): ReadonlyArray<string> => {
   const own = typeof code === "string" ? [code] : []
   // Transports that keep only a message (the platform HttpClient) still name the code in it.
   const named = typeof message === "string"
-    ? Array.from(message.matchAll(/\b(ENOTFOUND|[A-Z_]*CERT[A-Z_]*)\b/g), (m) => m[1])
+    ? Array.from(
+      message.matchAll(/\b(ENOTFOUND|[A-Z_]*CERT[A-Z_]*|ERR_INVALID_CHAR|UND_ERR_INVALID_ARG)\b/g),
+      (m) => m[1]
+    )
     : []
   return [...own, ...named, ...codesOf(cause, depth + 1)]
 }

@@ -56,6 +56,11 @@ class Aborted extends Error {
   readonly code = "UND_ERR_ABORTED"
 }
 
+/** A body read whole (`bytes`, `text`) that did not arrive within the exchange's timeout. */
+class BodyTimeout extends Error {
+  readonly code = "UND_ERR_BODY_TIMEOUT"
+}
+
 /** A leftover body up to this size is read to the end so its connection stays reusable; a bigger one is cut. */
 const DISCARD_LIMIT = 128 * 1024
 /** A stream consumer that falls this far behind pauses the socket. */
@@ -86,6 +91,8 @@ class Exchange implements Body {
   private abortFn: ((reason: Error) => void) | undefined = undefined
   private resumeSocket: (() => void) | undefined = undefined
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** When the response (headers and a body read whole) must be complete: `start` + the timeout. */
+  private deadline = 0
   /** The caller got its answer (response, failure or timeout), or gave up: later events only clean up. */
   private settled = false
   /** We aborted: undici's `onError` is ours, not news. */
@@ -113,6 +120,7 @@ class Exchange implements Body {
   }
 
   start(timeout: number) {
+    this.deadline = Date.now() + timeout
     // The whole exchange up to the response headers, sending the body included, gets `timeout`: a server that stops
     // reading an upload or never answers must not hang the caller. A plain timer is far cheaper than an Effect race.
     this.timer = setTimeout(() => {
@@ -267,14 +275,32 @@ class Exchange implements Body {
     return true
   }
 
+  /**
+   * A body read whole counts against the same timeout as the headers (from the start of the exchange): a server
+   * trickling a small body a byte at a time cannot hold the caller longer than `timeout` (undici's own body timeout
+   * is per chunk, the right bound for streams only).
+   */
+  private expireAt(): () => void {
+    const timer = setTimeout(() => {
+      if (this.ended || this.failure !== undefined) return
+      this.abort()
+      this.failure = { error: new BodyTimeout(`the body was not complete within the timeout`) }
+      this.notify()
+    }, Math.max(0, this.deadline - Date.now()))
+    return () => clearTimeout(timer)
+  }
+
   get bytes(): Effect.Effect<Uint8Array, TransportError> {
     return Effect.suspend(() => {
       if (!this.claim("bytes")) return Effect.fail(readError(new Error("the body was already read")))
       // The common case of a small body: it came with the headers and is all here.
       if (this.ended) return Effect.succeed(this.take())
       this.resumeIfPaused()
+      const clear = this.expireAt()
       // Interrupted before the end: free the connection.
-      return Effect.onInterrupt(this.readAll, () => Effect.sync(() => this.abort()))
+      return Effect.onInterrupt(this.readAll, () => Effect.sync(() => this.abort())).pipe(
+        Effect.ensuring(Effect.sync(clear))
+      )
     })
   }
 

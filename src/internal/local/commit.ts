@@ -9,17 +9,18 @@ import type { PermissionDenied, StoreError } from "../../ObjectStoreError.js"
 import { attempt, bothKinds, type Context, ignoring } from "./errors.js"
 import { eTagOf } from "./eTag.js"
 import type { Local } from "./state.js"
+import type { Target } from "./target.js"
 import type { Temp } from "./tempFile.js"
 
 type Commit = Effect.Effect<void, AlreadyExists | PreconditionFailed | NotSupported | PermissionDenied | StoreError>
 
 /** Replaces whatever is at `target`; marks the temporary file as gone once it is. */
-const renameInto = (ctx: Context, temp: Temp, target: string): Commit =>
+const renameInto = (ctx: Context, temp: Temp, target: Target): Commit =>
   Effect.tap(
     attempt(
       ctx,
-      `renaming ${temp.file} to ${target}`,
-      () => fsp.rename(temp.file, target),
+      `renaming ${temp.shown} to ${target.shown}`,
+      () => fsp.rename(temp.file, target.file),
       (code, cause) => code === "EISDIR" || code === "ENOTEMPTY" ? bothKinds(ctx, cause) : undefined
     ),
     () => {
@@ -28,11 +29,11 @@ const renameInto = (ctx: Context, temp: Temp, target: string): Commit =>
   )
 
 /** Links the temporary file at `target` unless something is there (the temporary name is removed with its scope). */
-const linkExclusive = (ctx: Context, temp: Temp, target: string): Commit =>
+const linkExclusive = (ctx: Context, temp: Temp, target: Target): Commit =>
   attempt(
     ctx,
-    `linking ${temp.file} to ${target}`,
-    () => fsp.link(temp.file, target),
+    `linking ${temp.shown} to ${target.shown}`,
+    () => fsp.link(temp.file, target.file),
     (code, cause) =>
       code === "EEXIST"
         ? new AlreadyExists(ctx)
@@ -46,12 +47,12 @@ const linkExclusive = (ctx: Context, temp: Temp, target: string): Commit =>
   )
 
 /** Renames into place if the object at `target` still has the ETag `expected` (any ETag when undefined). */
-const renameIfMatch = (ctx: Context, temp: Temp, target: string, expected: string | undefined): Commit =>
+const renameIfMatch = (ctx: Context, temp: Temp, target: Target, expected: string | undefined): Commit =>
   Effect.flatMap(
     attempt(
       ctx,
-      `stat of ${target}`,
-      () => ignoring(["ENOENT", "ENOTDIR"], fsp.stat(target, { bigint: true }), undefined)
+      `stat of ${target.shown}`,
+      () => ignoring(["ENOENT", "ENOTDIR"], fsp.stat(target.file, { bigint: true }), undefined)
     ),
     (stats): Commit => {
       if (stats === undefined || !stats.isFile()) {
@@ -69,20 +70,22 @@ const renameIfMatch = (ctx: Context, temp: Temp, target: string, expected: strin
     }
   )
 
-/** Puts the finished temporary file in place, as `mode` says. */
+/** Puts the finished temporary file in place, as `mode` says, without taking the path's lock (see `commit`). */
+export const place = (ctx: Context, temp: Temp, target: Target, mode: ObjectStore.PutMode): Commit =>
+  mode === "overwrite"
+    ? renameInto(ctx, temp, target)
+    : mode === "create"
+    ? linkExclusive(ctx, temp, target)
+    : renameIfMatch(ctx, temp, target, mode.eTag)
+
+/** Puts the finished temporary file in place, as `mode` says, under the lock of `key`. */
 export const commit = (
   local: Local,
   ctx: Context,
   key: string,
   temp: Temp,
-  target: string,
+  target: Target,
   mode: ObjectStore.PutMode
-): Commit => {
-  const effect = mode === "overwrite"
-    ? renameInto(ctx, temp, target)
-    : mode === "create"
-    ? linkExclusive(ctx, temp, target)
-    : renameIfMatch(ctx, temp, target, mode.eTag)
+): Commit =>
   // Once the lock is held the commit runs to its end: an interrupt either comes before it or after it.
-  return local.locked(key)(Effect.uninterruptible(effect))
-}
+  local.locked(key)(Effect.uninterruptible(place(ctx, temp, target, mode)))

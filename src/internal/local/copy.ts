@@ -6,8 +6,9 @@ import * as fsp from "node:fs/promises"
 import { NotFound, StoreError } from "../../ObjectStoreError.js"
 import type { CopyError } from "../../ObjectStoreError.js"
 import { commit } from "./commit.js"
-import { attempt, context } from "./errors.js"
-import { resolveObject, statFile } from "./root.js"
+import { attempt, context, retryVanished, Vanished } from "./errors.js"
+import { handlePath, openRead } from "./open.js"
+import { resolveObject } from "./root.js"
 import type { Local } from "./state.js"
 import { prepareTarget } from "./target.js"
 import { isReserved, reservedPath, reserveTemp } from "./tempFile.js"
@@ -24,18 +25,27 @@ export const copy = (
   if (isReserved(to)) return Effect.fail(reservedPath(toCtx))
   return Effect.scoped(Effect.gen(function*() {
     const source = yield* resolveObject(local, ctx, from)
-    yield* statFile(ctx, source)
-    const target = yield* prepareTarget(local, toCtx, to)
-    const temp = yield* reserveTemp(local.path, target.dir, to)
-    yield* attempt(
+    // Copied from the checked handle, never from the name, which may lead elsewhere by now.
+    const { handle } = yield* openRead(
+      local,
       ctx,
-      `copying ${source} to ${temp.file}`,
-      () => fsp.copyFile(source, temp.file, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
-      (code) =>
-        code === "ENOENT" ? new NotFound({ ...ctx, description: "the source vanished during the copy" }) : undefined
+      source,
+      (code) => code === "ENOENT" || code === "ENOTDIR" ? new NotFound(ctx) : undefined
     )
+    const { target, temp } = yield* retryVanished(Effect.gen(function*() {
+      const target = yield* prepareTarget(local, toCtx, to)
+      const temp = yield* reserveTemp(target.dir, to)
+      yield* attempt(
+        toCtx,
+        `copying ${source} to ${temp.shown}`,
+        () => fsp.copyFile(handlePath(handle, source), temp.file, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
+        // The source is held open: a missing path is the target's directory, removed by another call's cleanup.
+        (code) => code === "ENOENT" ? new Vanished(toCtx, `copying to ${temp.shown}`) : undefined
+      )
+      return { target, temp }
+    }))
     yield* Effect.catchTag(
-      commit(local, toCtx, to, temp, target.file, options.overwrite ? "overwrite" : "create"),
+      commit(local, toCtx, to, temp, target, options.overwrite ? "overwrite" : "create"),
       "PreconditionFailed",
       (e) => Effect.fail(new StoreError({ ...toCtx, description: e.message, cause: e }))
     )

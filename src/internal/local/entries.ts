@@ -7,8 +7,9 @@ import * as ObjectPath from "../../ObjectPath.js"
 import type { ObjectMeta } from "../../ObjectStore.js"
 import { PermissionDenied } from "../../ObjectStoreError.js"
 import type { StoreError } from "../../ObjectStoreError.js"
-import { attempt, type Context, ignoring } from "./errors.js"
+import { attempt, type Context, Gone, goneIfMissing, ignoring } from "./errors.js"
 import { metaOf } from "./eTag.js"
+import { openDirectory } from "./open.js"
 import { realpathOrUndefined, type Root } from "./root.js"
 import { TEMP_SUFFIX } from "./tempFile.js"
 
@@ -73,11 +74,18 @@ export const readEntries = (
   key: string
 ): Effect.Effect<ReadonlyArray<Entry>, PermissionDenied | StoreError> =>
   Effect.gen(function*() {
-    const dirents = yield* attempt(
-      ctx,
-      `reading the directory ${dir}`,
-      () => ignoring(["ENOENT", "ENOTDIR"], fsp.readdir(dir, { withFileTypes: true }), [])
-    )
+    // Read through a handle checked inside the root: a directory swapped for a link out of it is refused.
+    const dirents = yield* Effect.scoped(
+      Effect.flatMap(
+        openDirectory(root, ctx, dir, goneIfMissing),
+        (held) =>
+          attempt(
+            ctx,
+            `reading the directory ${dir}`,
+            () => ignoring(["ENOENT", "ENOTDIR"], fsp.readdir(held.at("."), { withFileTypes: true }), [])
+          )
+      )
+    ).pipe(Effect.catchIf((e): e is Gone => e instanceof Gone, () => Effect.succeed([])))
     const entries: Array<Entry> = []
     const links: Array<string> = []
     for (const dirent of dirents) {

@@ -58,6 +58,45 @@ export const ignoring = <A, B>(codes: ReadonlyArray<string>, promise: Promise<A>
     return code !== undefined && codes.includes(code) ? fallback : Promise.reject(cause)
   })
 
+/**
+ * A directory removed under a writer (by another call's automaticCleanup) before the writer's file was in it: the
+ * write prepares its directory again (see `retryVanished`). Never leaves LocalStore's modules.
+ */
+export class Vanished {
+  readonly _tag = "Vanished"
+  constructor(readonly context: Context, readonly what: string) {}
+}
+
+/** A directory that is not there (any more): the caller treats it as empty or absent. Never leaves these modules. */
+export class Gone {
+  readonly _tag = "Gone"
+}
+
+/** Maps the codes of a missing directory to `Gone`, for `openDirectory`'s `on`. */
+export const goneIfMissing = (code: string | undefined): Gone | undefined =>
+  code === "ENOENT" || code === "ENOTDIR" ? new Gone() : undefined
+
+/** How often a write prepares its directory again before it gives up with a StoreError. */
+const VANISHED_RETRIES = 10
+
+/** Runs `effect` again while a directory vanishes under it; after many times it is a StoreError. */
+export const retryVanished = <A, E, R>(
+  effect: Effect.Effect<A, E | Vanished, R>
+): Effect.Effect<A, Exclude<E, Vanished> | StoreError, R> =>
+  effect.pipe(
+    Effect.retry({ while: (e) => e instanceof Vanished, times: VANISHED_RETRIES }),
+    Effect.catchIf(
+      (e): e is Vanished => e instanceof Vanished,
+      (e) =>
+        Effect.fail(
+          new StoreError({
+            ...e.context,
+            description: `${e.what}: its directory was removed ${VANISHED_RETRIES + 1} times while writing`
+          })
+        )
+    )
+  ) as Effect.Effect<A, Exclude<E, Vanished> | StoreError, R>
+
 export const bothKinds = (ctx: Context, cause?: unknown) =>
   new NotSupported({
     ...ctx,

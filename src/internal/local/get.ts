@@ -5,10 +5,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { FileHandle } from "node:fs/promises"
 import * as ObjectStore from "../../ObjectStore.js"
-import { NotFound, NotSupported, PreconditionFailed } from "../../ObjectStoreError.js"
-import type { GetError, HeadError, PermissionDenied, StoreError } from "../../ObjectStoreError.js"
+import { NotFound, NotSupported, PreconditionFailed, StoreError } from "../../ObjectStoreError.js"
+import type { GetError, HeadError, PermissionDenied } from "../../ObjectStoreError.js"
 import { checkPreconditions } from "../preconditions.js"
-import { attempt, type Context, context } from "./errors.js"
+import { bufferLimit } from "./buffers.js"
+import { type Context, context } from "./errors.js"
 import { eTagOf, metaOf } from "./eTag.js"
 import { openRead } from "./open.js"
 import { rangeStream, readRange } from "./reader.js"
@@ -20,30 +21,28 @@ import { isReserved, reservedPath } from "./tempFile.js"
  * read lazily, and by then the path may hold another file.
  */
 const openChecked = (
+  root: Root,
   ctx: Context,
   file: string,
   eTag: string
 ): Effect.Effect<FileHandle, NotFound | PreconditionFailed | PermissionDenied | StoreError, Scope.Scope> =>
-  openRead(
-    ctx,
-    file,
-    (code) =>
-      code === "ENOENT" || code === "ENOTDIR"
-        ? new NotFound({ ...ctx, description: "the object was deleted since get" })
-        : undefined
-  ).pipe(
-    Effect.tap((handle) =>
-      Effect.flatMap(
-        attempt(ctx, `stat of ${file}`, () => handle.stat({ bigint: true })),
-        (stats) =>
-          eTagOf(stats) === eTag ? Effect.void : Effect.fail(
-            new PreconditionFailed({
-              ...ctx,
-              description: `object changed since get (ETag ${eTag}, now ${eTagOf(stats)})`
-            })
-          )
+  Effect.flatMap(
+    openRead(
+      root,
+      ctx,
+      file,
+      (code) =>
+        code === "ENOENT" || code === "ENOTDIR"
+          ? new NotFound({ ...ctx, description: "the object was deleted since get" })
+          : undefined
+    ),
+    ({ handle, stats }) =>
+      eTagOf(stats) === eTag ? Effect.succeed(handle) : Effect.fail(
+        new PreconditionFailed({
+          ...ctx,
+          description: `object changed since get (ETag ${eTag}, now ${eTagOf(stats)})`
+        })
       )
-    )
   )
 
 export const get = (
@@ -58,7 +57,7 @@ export const get = (
   if (isReserved(key)) return Effect.fail(reservedPath(ctx))
   return Effect.gen(function*() {
     const real = yield* resolveObject(root, ctx, key)
-    const stats = yield* statFile(ctx, real)
+    const stats = yield* statFile(root, ctx, real)
     const meta = metaOf(key, stats)
     const failed = checkPreconditions(meta, options, ctx)
     if (failed !== undefined) return yield* Effect.fail(failed)
@@ -78,12 +77,17 @@ export const get = (
     }
     // The file is opened only when the body is read, and checked to be the one `meta` describes.
     const eTag = eTagOf(stats)
-    const open = openChecked(ctx, real, eTag)
+    const open = openChecked(root, ctx, real, eTag)
     return ObjectStore.makeGetResult({
       meta,
       range,
       stream: Stream.unwrapScoped(Effect.map(open, (handle) => rangeStream(ctx, handle, range))),
-      bytes: Effect.scoped(Effect.flatMap(open, (handle) => readRange(ctx, handle, range)))
+      bytes: Effect.suspend(() => {
+        const tooBig = bufferLimit(ctx, range)
+        return tooBig === undefined
+          ? Effect.scoped(Effect.flatMap(open, (handle) => readRange(ctx, handle, range)))
+          : Effect.fail(new StoreError(tooBig))
+      })
     })
   })
 }
@@ -97,13 +101,16 @@ export const getRange = (
   if (isReserved(key)) return Effect.fail(reservedPath(ctx))
   return Effect.scoped(Effect.gen(function*() {
     const real = yield* resolveObject(root, ctx, key)
-    const handle = yield* openRead(ctx, real, (code) => code === "ENOENT" ? new NotFound(ctx) : undefined)
-    const stats = yield* attempt(ctx, `stat of ${real}`, () => handle.stat({ bigint: true }))
-    if (!stats.isFile()) {
-      return yield* Effect.fail(new NotFound({ ...ctx, description: "the path is a directory, not an object" }))
-    }
+    const { handle, stats } = yield* openRead(
+      root,
+      ctx,
+      real,
+      (code) => code === "ENOENT" || code === "ENOTDIR" ? new NotFound(ctx) : undefined
+    )
     const resolved = ObjectStore.resolveRange(range, Number(stats.size), ctx)
     if (Either.isLeft(resolved)) return yield* Effect.fail(resolved.left)
+    const tooBig = bufferLimit(ctx, resolved.right)
+    if (tooBig !== undefined) return yield* Effect.fail(new NotSupported(tooBig))
     return yield* readRange(ctx, handle, resolved.right)
   }))
 }
@@ -112,7 +119,7 @@ export const head = (root: Root, key: string): Effect.Effect<ObjectStore.ObjectM
   const ctx = context("head", key)
   if (isReserved(key)) return Effect.fail(reservedPath(ctx))
   return resolveObject(root, ctx, key).pipe(
-    Effect.flatMap((real) => statFile(ctx, real)),
+    Effect.flatMap((real) => statFile(root, ctx, real)),
     Effect.map((stats) => metaOf(key, stats))
   )
 }

@@ -7,7 +7,7 @@ import { NotSupported } from "../../ObjectStoreError.js"
 import type { PutError } from "../../ObjectStoreError.js"
 import * as payloads from "../payload.js"
 import { commit } from "./commit.js"
-import { attempt, context } from "./errors.js"
+import { attempt, context, retryVanished } from "./errors.js"
 import { eTagOf } from "./eTag.js"
 import type { Local } from "./state.js"
 import { prepareTarget } from "./target.js"
@@ -43,9 +43,12 @@ export const put = <E>(
   }
   if (isReserved(key)) return Effect.fail(reservedPath(ctx))
   return Effect.scoped(Effect.gen(function*() {
-    const target = yield* prepareTarget(local, ctx, key)
-    const temp = yield* reserveTemp(local.path, target.dir, key)
-    const handle = yield* openTemp(ctx, temp, target.dir)
+    // Prepared again when another call's cleanup removes the directory before the temporary file is in it.
+    const { handle, target, temp } = yield* retryVanished(Effect.gen(function*() {
+      const target = yield* prepareTarget(local, ctx, key)
+      const temp = yield* reserveTemp(target.dir, key)
+      return { handle: yield* openTemp(ctx, temp), target, temp }
+    }))
     const writer = makeWriter(ctx, handle)
     const chunks = payloads.inMemory(payload)
     if (chunks !== undefined) {
@@ -61,7 +64,7 @@ export const put = <E>(
     )
     // Closing reports late write errors (NFS); the scope's close of an already closed handle is a no-op.
     yield* attempt(ctx, "closing the temporary file", () => handle.close())
-    yield* commit(local, ctx, key, temp, target.file, mode)
+    yield* commit(local, ctx, key, temp, target, mode)
     // rename and link keep the inode and mtime: the temporary file's ETag is the object's.
     return { eTag: eTagOf(stats) }
   }))

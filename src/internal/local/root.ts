@@ -2,13 +2,15 @@
 // the way, the real path it resolves to must stay inside the (real) root, or the operation fails with
 // `PermissionDenied`. Resolving where a write lands (creating directories) is in target.ts.
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { BigIntStats } from "node:fs"
 import * as fsp from "node:fs/promises"
 import type * as NodePath from "node:path"
 import * as ObjectPath from "../../ObjectPath.js"
 import { NotFound, PermissionDenied } from "../../ObjectStoreError.js"
 import type { InvalidPath, StoreError } from "../../ObjectStoreError.js"
-import { attempt, type Context, ignoring } from "./errors.js"
+import { attempt, type Context, Gone, goneIfMissing, ignoring } from "./errors.js"
+import { CHECKED_BY_KERNEL, type Dir, openDirectory, statInside } from "./open.js"
 import { isReserved, reservedPath } from "./tempFile.js"
 
 export interface Root {
@@ -22,7 +24,7 @@ export interface Root {
   readonly fullPath: (key: string) => string
 }
 
-export type Path = Pick<typeof NodePath, "sep" | "join" | "dirname">
+export type Path = Pick<typeof NodePath, "sep" | "join" | "dirname" | "relative" | "resolve" | "isAbsolute">
 
 export const makeRoot = (root: string, path: Path): Root => {
   const rootPrefix = root.endsWith(path.sep) ? root : root + path.sep
@@ -45,13 +47,18 @@ export const realpathOrUndefined = (ctx: Context, file: string) =>
     () => ignoring(["ENOENT", "ENOTDIR"], fsp.realpath(file), undefined)
   )
 
-/** The real path of an existing object, checked to lie inside the root. */
+/**
+ * The path to open for an existing object: its real path, checked to lie inside the root, where handles are not
+ * checked by the kernel's name for them; else its path below the root, which every open checks.
+ */
 export const resolveObject = (
   root: Root,
   ctx: Context,
   key: string
 ): Effect.Effect<string, NotFound | PermissionDenied | StoreError> => {
   const file = root.fullPath(key)
+  // Opened by this name and then checked where it is: resolving it first would add nothing.
+  if (CHECKED_BY_KERNEL) return Effect.succeed(file)
   return Effect.flatMap(
     attempt(
       ctx,
@@ -80,22 +87,31 @@ export const locate = (
   })
 }
 
-/** The stats of an object's file; a directory is no object. */
+/** The stats of an object's file, opened and checked inside the root; a directory or special file is no object. */
 export const statFile = (
+  root: Root,
   ctx: Context,
   file: string
 ): Effect.Effect<BigIntStats, NotFound | PermissionDenied | StoreError> =>
+  statInside(root, ctx, file, (code) => code === "ENOENT" || code === "ENOTDIR" ? new NotFound(ctx) : undefined)
+
+/**
+ * The directory of the entry named by `key`, held open and checked inside the root (see `locate`), or undefined
+ * when the directory does not exist.
+ */
+export const holdParent = (
+  root: Root,
+  ctx: Context,
+  key: string
+): Effect.Effect<Dir | undefined, PermissionDenied | StoreError, Scope.Scope> =>
   Effect.flatMap(
-    attempt(
-      ctx,
-      `stat of ${file}`,
-      () => fsp.stat(file, { bigint: true }),
-      (code) => code === "ENOENT" || code === "ENOTDIR" ? new NotFound(ctx) : undefined
-    ),
-    (stats) =>
-      stats.isFile()
-        ? Effect.succeed(stats)
-        : Effect.fail(new NotFound({ ...ctx, description: "the path is a directory, not an object" }))
+    locate(root, ctx, key),
+    (file): Effect.Effect<Dir | undefined, PermissionDenied | StoreError, Scope.Scope> => {
+      if (file === undefined) return Effect.succeed(undefined)
+      // Removed since it was resolved: as if it had never been there.
+      return openDirectory(root, ctx, root.path.dirname(file), goneIfMissing)
+        .pipe(Effect.catchIf((e): e is Gone => e instanceof Gone, () => Effect.succeed(undefined)))
+    }
   )
 
 /** The real directory of a prefix, or undefined when there is none (an empty listing). */

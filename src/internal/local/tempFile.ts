@@ -8,9 +8,8 @@ import * as fsp from "node:fs/promises"
 import * as ObjectPath from "../../ObjectPath.js"
 import { InvalidPath } from "../../ObjectStoreError.js"
 import type { PermissionDenied, StoreError } from "../../ObjectStoreError.js"
-import { attempt, type Context, errnoCode } from "./errors.js"
-import { closeQuietly, openPath } from "./open.js"
-import type { Path } from "./root.js"
+import { attempt, type Context, Vanished } from "./errors.js"
+import { closeQuietly, createFile, type Dir } from "./open.js"
 
 /** Temporary files end with this; list skips such names and paths may not use them. */
 export const TEMP_SUFFIX = ".obstore-tmp"
@@ -29,34 +28,38 @@ export const tempName = (base: string): string =>
   `.${base.slice(0, 48)}.${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`
 
 export interface Temp {
+  /** Names the temporary file through its held directory (what the calls use). */
   readonly file: string
+  /** Its real path (for messages). */
+  readonly shown: string
   /** Set by the commit that moved it into place: then there is nothing to remove. */
   renamed: boolean
 }
 
-/** A temporary file name in `dir`, removed when the scope closes unless it was renamed into place. */
-export const reserveTemp = (path: Path, dir: string, key: string): Effect.Effect<Temp, never, Scope.Scope> =>
+/** A temporary file name in the held directory `dir`, removed when the scope closes unless renamed into place. */
+export const reserveTemp = (dir: Dir, key: string): Effect.Effect<Temp, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync((): Temp => ({ file: path.join(dir, tempName(ObjectPath.filename(key))), renamed: false })),
+    Effect.sync((): Temp => {
+      const name = tempName(ObjectPath.filename(key))
+      return { file: dir.at(name), shown: dir.shown(name), renamed: false }
+    }),
     (temp) => temp.renamed ? Effect.void : Effect.promise(() => fsp.unlink(temp.file).catch(() => undefined))
   )
 
-/** Creates the reserved temporary file (exclusively) and opens it for writing, in a scope. */
+/**
+ * Creates the reserved temporary file (exclusively) and opens it for writing, in a scope. Its directory may have
+ * been removed by a concurrent delete with automaticCleanup meanwhile: that is `Vanished`, and the put starts over.
+ */
 export const openTemp = (
   ctx: Context,
-  temp: Temp,
-  dir: string
-): Effect.Effect<FileHandle, PermissionDenied | StoreError, Scope.Scope> =>
+  temp: Temp
+): Effect.Effect<FileHandle, PermissionDenied | StoreError | Vanished, Scope.Scope> =>
   Effect.acquireRelease(
-    attempt(ctx, `creating ${temp.file}`, async () => {
-      try {
-        return await openPath(temp.file, "wx")
-      } catch (cause) {
-        // A concurrent delete with automaticCleanup may have removed the (empty) directory meanwhile.
-        if (errnoCode(cause) !== "ENOENT") throw cause
-        await fsp.mkdir(dir, { recursive: true })
-        return await openPath(temp.file, "wx")
-      }
-    }),
+    attempt(
+      ctx,
+      `creating ${temp.shown}`,
+      () => createFile(temp.file),
+      (code) => code === "ENOENT" ? new Vanished(ctx, `creating ${temp.shown}`) : undefined
+    ),
     closeQuietly
   )

@@ -8,7 +8,8 @@ import { createHash } from "node:crypto"
 import { StoreError } from "../../ObjectStoreError.js"
 import type { RetryConfig } from "../../RetryConfig.js"
 import type { S3Config } from "../../S3Store.js"
-import type { CredentialProvider } from "../aws/credentials.js"
+import type { AwsCredentials, CredentialProvider } from "../aws/credentials.js"
+import { ERROR_BODY_LIMIT, readAtMost } from "../cloud/body.js"
 import type { ErrorDialect } from "../cloud/errors.js"
 import type { Context } from "../cloud/failure.js"
 import { HttpFailure, isFailure } from "../cloud/failure.js"
@@ -27,6 +28,7 @@ export type { Context } from "../cloud/failure.js"
 export { HttpFailure } from "../cloud/failure.js"
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+const decoder = new TextDecoder()
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 export const STORE = "S3Store"
@@ -96,42 +98,57 @@ const canonicalQuery = (query: Query | undefined): string => {
     .join("&")
 }
 
-/** SigV4 as the engine's authorize hook (plain flatMaps, no generator: it runs for every request). */
-const sigV4 = (region: string, credentials: CredentialProvider, unsignedPayload: boolean): Authorize =>
-(
-  request,
-  headers,
-  send
-) => {
-  const body = request.body
-  const payloadHash = body === undefined || body.length === 0
-    ? EMPTY_SHA256
-    : unsignedPayload
-    ? UNSIGNED_PAYLOAD
-    : createHash("sha256").update(body).digest("hex")
-  return Effect.flatMap(credentials, (creds) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const all = headers()
-      const signed = signRequest({
-        method: request.method,
-        path: request.path,
-        query: request.query,
-        headers: all,
-        payloadHash,
-        credentials: {
-          accessKeyId: Redacted.value(creds.accessKeyId),
-          secretAccessKey: Redacted.value(creds.secretAccessKey),
-          sessionToken: creds.sessionToken === undefined ? undefined : Redacted.value(creds.sessionToken)
-        },
-        region,
-        service: "s3",
-        date: new Date(now),
-        contentSha256Header: true
-      })
-      Object.assign(all, signed.headers)
-      return send(all, signed.canonicalQuery)
-    }))
+/** The credentials the signer used last: their secrets are scrubbed from whatever the server says. */
+interface Signing {
+  last: AwsCredentials | undefined
 }
+
+const secretsOf = (signing: Signing) => (): ReadonlyArray<string> => {
+  const creds = signing.last
+  if (creds === undefined) return []
+  const out = [Redacted.value(creds.secretAccessKey)]
+  if (creds.sessionToken !== undefined) out.push(Redacted.value(creds.sessionToken))
+  return out
+}
+
+/** SigV4 as the engine's authorize hook (plain flatMaps, no generator: it runs for every request). */
+const sigV4 =
+  (region: string, credentials: CredentialProvider, unsignedPayload: boolean, signing: Signing): Authorize =>
+  (
+    request,
+    headers,
+    send
+  ) => {
+    const body = request.body
+    const payloadHash = body === undefined || body.length === 0
+      ? EMPTY_SHA256
+      : unsignedPayload
+      ? UNSIGNED_PAYLOAD
+      : createHash("sha256").update(body).digest("hex")
+    return Effect.flatMap(credentials, (creds) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        signing.last = creds
+        const all = headers()
+        const signed = signRequest({
+          method: request.method,
+          path: request.path,
+          query: request.query,
+          headers: all,
+          payloadHash,
+          credentials: {
+            accessKeyId: Redacted.value(creds.accessKeyId),
+            secretAccessKey: Redacted.value(creds.secretAccessKey),
+            sessionToken: creds.sessionToken === undefined ? undefined : Redacted.value(creds.sessionToken)
+          },
+          region,
+          service: "s3",
+          date: new Date(now),
+          contentSha256Header: true
+        })
+        Object.assign(all, signed.headers)
+        return send(all, signed.canonicalQuery)
+      }))
+  }
 
 const unsigned: Authorize = (request, headers, send) =>
   Effect.suspend(() => send(headers(), canonicalQuery(request.query)))
@@ -176,16 +193,18 @@ export const make = (options: ClientOptions): Client => {
     key === undefined
       ? (target.bucketPath === "" ? "/" : target.bucketPath)
       : target.bucketPath + "/" + encodeS3Key(key)
+  const signing: Signing = { last: undefined }
   const engine = Request.make({
     transport: options.transport,
     origin: target.origin,
     host: target.host,
     authorize: options.credentials === undefined
       ? unsigned
-      : sigV4(options.region, options.credentials, options.unsignedPayload),
+      : sigV4(options.region, options.credentials, options.unsignedPayload, signing),
     parseError: parseError(options.bucket),
     retry: options.retry,
-    headers: options.extraHeaders
+    headers: options.extraHeaders,
+    secrets: secretsOf(signing)
   })
   const execute = engine.execute
   const headMissing = bucketCheck(execute, pathOf(undefined), options.bucket)
@@ -221,8 +240,9 @@ export const discardChecked = (
 ): Effect.Effect<void, Retryable | StoreError | TransportError> =>
   header(response.headers, "content-length") === "0"
     ? response.body.discard
-    : Effect.flatMap(response.body.text, (text) => {
-      const error = Xml.error(text)
+    // An error document is small: the first 64 KiB say whether it is one, the rest is let go.
+    : Effect.flatMap(readAtMost(response.body, response.headers, ERROR_BODY_LIMIT), ({ bytes }) => {
+      const error = Xml.error(decoder.decode(bytes))
       return error === undefined ? Effect.void : Effect.fail(errorIn200(context, error, idempotent))
     })
 

@@ -21,14 +21,29 @@ export interface ListPage {
 const ENTITY = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g
 const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'" }
 
+/** Thrown (and caught in `parseListPage`) for a character reference XML does not allow. */
+class BadReference {
+  constructor(readonly reference: string) {}
+}
+
+/** XML 1.0's Char production: a reference to anything else (a surrogate, NUL, past U+10FFFF) is not well-formed. */
+const isXmlChar = (c: number) =>
+  c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) ||
+  (c >= 0x10000 && c <= 0x10ffff)
+
+const character = (reference: string, code: number): string => {
+  if (!isXmlChar(code)) throw new BadReference(reference)
+  return String.fromCodePoint(code)
+}
+
 const decode = (s: string): string =>
   s.indexOf("&") === -1 ?
     s :
-    s.replace(ENTITY, (_, hex: string | undefined, dec: string | undefined, name) =>
+    s.replace(ENTITY, (reference, hex: string | undefined, dec: string | undefined, name) =>
       hex !== undefined
-        ? String.fromCodePoint(parseInt(hex, 16))
+        ? character(reference, parseInt(hex, 16))
         : dec !== undefined
-        ? String.fromCodePoint(parseInt(dec, 10))
+        ? character(reference, parseInt(dec, 10))
         : NAMED[name as string])
 
 /** The text of the first `<name>…</name>` in `block`, or undefined. */
@@ -45,6 +60,15 @@ const element = (block: string, name: string): string | undefined => {
 
 /** Parses a ListBucketResult; a string says what is wrong with the document. */
 export const parseListPage = (xml: string): ListPage | string => {
+  try {
+    return scan(xml)
+  } catch (e) {
+    if (e instanceof BadReference) return `the character reference ${e.reference.slice(0, 24)} is not allowed in XML`
+    throw e
+  }
+}
+
+const scan = (xml: string): ListPage | string => {
   const root = xml.indexOf("<ListBucketResult")
   const end = xml.lastIndexOf("</ListBucketResult>")
   if (root === -1 || end === -1 || end < root) return "the body is not a ListBucketResult document"

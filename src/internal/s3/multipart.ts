@@ -1,6 +1,7 @@
 // S3's multipart calls (CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload,
 // ListMultipartUploads) as an `Upload` for the shared multipart driver, with S3's answers to lost responses: a lost
-// create aborts the stray upload whose id never arrived, a lost complete is checked against the object's ETag.
+// create is sent again and the stray upload whose id never arrived is aborted once it can be told from other writers'
+// (`abortStrays`), a lost complete is checked against the object's ETag.
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -20,8 +21,8 @@ import { discardChecked, errorDialect, errorIn200, malformed, STORE } from "./cl
 import { checksumHeaders } from "./object.js"
 import * as Xml from "./xml.js"
 
-// How far back a stray upload (from a create whose answer was lost) may have started, allowing for clock skew.
-const STRAY_WINDOW_MS = 60_000
+// S3 gives an upload's Initiated time to the second (RGW to the millisecond): the margin a window is widened by.
+const INITIATED_PRECISION_MS = 1_000
 
 type AccessError = PermissionDenied | Unauthenticated | StoreError
 
@@ -34,13 +35,26 @@ export interface UploadInfo {
   readonly initiated: Date
 }
 
+/** An upload as listed, with who started it (the principal's ID, the same for every writer with the same keys). */
+interface Listed extends UploadInfo {
+  readonly initiator: string | undefined
+}
+
 /** ListMultipartUploads (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html), every page. */
 export const listMultipartUploads = (
   s3: S3,
   prefix: string
-): Effect.Effect<ReadonlyArray<UploadInfo>, StoreError | Unauthenticated> => {
+): Effect.Effect<ReadonlyArray<UploadInfo>, StoreError | Unauthenticated> =>
+  Effect.map(listUploads(s3, prefix), ({ uploads }) => uploads.map(({ initiator: _, ...info }) => info))
+
+/** Every upload under `prefix`, and the server's clock (its Date header, ms) when it answered. */
+const listUploads = (
+  s3: S3,
+  prefix: string
+): Effect.Effect<{ readonly uploads: ReadonlyArray<Listed>; readonly date: number }, StoreError | Unauthenticated> => {
   const ctx = { store: STORE, method: "listMultipartUploads", path: prefix }
-  const page = (keyMarker?: string, uploadIdMarker?: string): Effect.Effect<ReadonlyArray<UploadInfo>, AccessError> => {
+  let date = Number.NaN
+  const page = (keyMarker?: string, uploadIdMarker?: string): Effect.Effect<ReadonlyArray<Listed>, AccessError> => {
     const query: Array<readonly [string, string]> = [["uploads", ""]]
     if (prefix !== "") query.push(["prefix", prefix])
     if (keyMarker !== undefined) query.push(["key-marker", keyMarker])
@@ -51,12 +65,14 @@ export const listMultipartUploads = (
         ctx,
         (response) =>
           Effect.flatMap(response.body.text, (text) => {
+            if (Number.isNaN(date)) date = Date.parse(header(response.headers, "date") ?? "")
             const result = Xml.child(Xml.parse(text), "ListMultipartUploadsResult")
             if (result === undefined) return Effect.fail(malformed(ctx, "ListMultipartUploads returned no result"))
-            const uploads = Xml.list(result, "Upload").map((u) => ({
+            const uploads = Xml.list(result, "Upload").map((u): Listed => ({
               key: Xml.text(u, "Key") ?? "",
               uploadId: Xml.text(u, "UploadId") ?? "",
-              initiated: new Date(Xml.text(u, "Initiated") ?? 0)
+              initiated: new Date(Xml.text(u, "Initiated") ?? 0),
+              initiator: Xml.text(Xml.child(u, "Initiator"), "ID")
             }))
             const nextKey = Xml.text(result, "IsTruncated") === "true" ? Xml.text(result, "NextKeyMarker") : undefined
             return nextKey === undefined
@@ -68,10 +84,10 @@ export const listMultipartUploads = (
     )
   }
   // Listing uploads is a maintenance call: a denied one is reported as the store failing, not as a denied read.
-  return Effect.catchTag(
-    page(),
-    "PermissionDenied",
-    (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+  const all: Effect.Effect<ReadonlyArray<Listed>, AccessError> = page()
+  return all.pipe(
+    Effect.map((uploads) => ({ uploads, date })),
+    Effect.catchTag("PermissionDenied", (e) => Effect.fail(new StoreError({ ...e, description: e.message })))
   )
 }
 
@@ -83,25 +99,87 @@ export const abortMultipartUpload = (s3: S3, path: string, uploadId: string): Ef
     (response) => response.body.discard
   ).pipe(Effect.ignore)
 
-/** Aborts the uploads of exactly `path` started since `since` (the strays of creates whose answer was lost). */
-const abortStrays = (s3: S3, path: string, since: number) =>
-  Effect.flatMap(Effect.orElseSucceed(listMultipartUploads(s3, path), () => []), (uploads) =>
-    Effect.forEach(
-      uploads.filter((u) => u.key === path && u.initiated.getTime() >= since),
-      (u) => abortMultipartUpload(s3, path, u.uploadId),
-      { discard: true }
-    ))
+/** An upload we started, and the creates before it whose answer was lost (local clock, ms). */
+export interface Started {
+  readonly uploadId: string
+  /** When the create that worked was sent and answered. */
+  readonly sentAt: number
+  readonly answeredAt: number
+  /** When the first create whose answer was lost was sent; undefined when none was. */
+  readonly lostSince: number | undefined
+}
 
 /**
- * CreateMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html). Not
- * repeated blindly: after a lost or unreadable answer, the uploads of this key started since the attempt (the one
- * whose id never arrived) are aborted, then it starts again.
+ * Aborts the strays of creates whose answer was lost, and only those. S3 shows nothing of ours on an upload in
+ * progress (metadata and tags are not listed), so a stray is told apart by what is listed: the same key, the same
+ * initiator as our upload, and an Initiated time inside the span of our own creates. That span is taken to the
+ * server's clock through our upload's own Initiated time (it was started between `sentAt` and `answeredAt`), so
+ * clock skew does not widen it, and it is widened only by the precision of Initiated. Another writer's upload is
+ * left alone unless it was started, with our keys, during our own creates.
+ */
+const abortStrays = (s3: S3, path: string, started: Started): Effect.Effect<void> => {
+  const { lostSince } = started
+  if (lostSince === undefined) return Effect.void
+  return Effect.flatMap(Effect.option(listUploads(s3, path)), (listed) => {
+    const uploads = listed._tag === "Some" ? listed.value.uploads : []
+    const ours = uploads.find((u) => u.uploadId === started.uploadId)
+    if (ours === undefined) return Effect.void
+    // Server time minus local time lies between these two.
+    const skew = { low: ours.initiated.getTime() - started.answeredAt, high: ours.initiated.getTime() - started.sentAt }
+    return abortWithin(s3, path, uploads, { from: lostSince, to: started.answeredAt }, skew, ours)
+  })
+}
+
+/**
+ * After every create was lost there is no upload of ours to go by: the server's clock comes from the listing's Date
+ * header (to the second), and any initiator is taken. The span is still only that of our own creates.
+ */
+const abortStraysAfterLosing = (s3: S3, path: string, lostSince: number): Effect.Effect<void> =>
+  Effect.flatMap(
+    Clock.currentTimeMillis,
+    (sentAt) =>
+      Effect.flatMap(Effect.option(listUploads(s3, path)), (listed) =>
+        Effect.flatMap(Clock.currentTimeMillis, (answeredAt) => {
+          if (listed._tag === "None" || Number.isNaN(listed.value.date)) {
+            return Effect.void
+          }
+          const { date, uploads } = listed.value
+          const skew = { low: date - answeredAt, high: date + 1_000 - sentAt }
+          return abortWithin(s3, path, uploads, { from: lostSince, to: sentAt }, skew, undefined)
+        }))
+  )
+
+/** Aborts the uploads of `path` started within `span` (local clock, taken to the server's with `skew`). */
+const abortWithin = (
+  s3: S3,
+  path: string,
+  uploads: ReadonlyArray<Listed>,
+  span: { readonly from: number; readonly to: number },
+  skew: { readonly low: number; readonly high: number },
+  ours: Listed | undefined
+): Effect.Effect<void> => {
+  const from = span.from + skew.low - INITIATED_PRECISION_MS
+  const to = span.to + skew.high + INITIATED_PRECISION_MS
+  return Effect.forEach(
+    uploads.filter((u) =>
+      u.key === path && u.uploadId !== ours?.uploadId && (ours === undefined || u.initiator === ours.initiator) &&
+      u.initiated.getTime() >= from && u.initiated.getTime() <= to
+    ),
+    (u) => abortMultipartUpload(s3, path, u.uploadId),
+    { discard: true }
+  )
+}
+
+/**
+ * CreateMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html). After a
+ * lost or unreadable answer it is sent again; the stray the lost one may have started is aborted before the upload
+ * is completed or aborted (`abortStrays`: by then a stray the server applied late is listed too).
  */
 export const createMultipartUpload = (
   s3: S3,
   path: string,
   headers: Record<string, string>
-): Effect.Effect<string, AccessError> => {
+): Effect.Effect<Started, AccessError> => {
   const ctx = { store: STORE, method: "put", path }
   const garbled = new TransportError("other", "CreateMultipartUpload returned no UploadId", undefined, true)
   const once = mapFailure(
@@ -118,17 +196,19 @@ export const createMultipartUpload = (
     ),
     (failure) => Errors.toError(errorDialect, ctx, failure)
   )
-  const attempt = (tries: number): Effect.Effect<string, AccessError> =>
-    Effect.flatMap(
-      Clock.currentTimeMillis,
-      (startedAt) =>
-        Effect.catchIf(once, isLostResponse, (lost) =>
-          Effect.zipRight(
-            abortStrays(s3, path, startedAt - STRAY_WINDOW_MS),
-            tries >= s3.config.retry.maxRetries ? Effect.fail(lost) : attempt(tries + 1)
-          ))
-    )
-  return attempt(0)
+  const attempt = (tries: number, lostSince: number | undefined): Effect.Effect<Started, AccessError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
+      Effect.matchEffect(once, {
+        onSuccess: (uploadId) =>
+          Effect.map(Clock.currentTimeMillis, (answeredAt): Started => ({ uploadId, sentAt, answeredAt, lostSince })),
+        onFailure: (error) =>
+          !isLostResponse(error)
+            ? Effect.fail(error)
+            : tries >= s3.config.retry.maxRetries
+            ? Effect.zipRight(abortStraysAfterLosing(s3, path, lostSince ?? sentAt), Effect.fail(error))
+            : attempt(tries + 1, lostSince ?? sentAt)
+      }))
+  return attempt(0, undefined)
 }
 
 /** UploadPart (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html): the part's ETag. */
@@ -248,20 +328,26 @@ export const upload = (
   path: string,
   headers: Record<string, string>,
   mode: PutMode
-): Upload<string, string, PutResult, WriteError> => {
+): Upload<Started, string, PutResult, WriteError> => {
   const { "if-match": ifMatch, "if-none-match": ifNoneMatch, ...createHeaders } = headers
   const conditional: Record<string, string> = {}
   if (ifNoneMatch !== undefined) conditional["if-none-match"] = ifNoneMatch
   if (ifMatch !== undefined) conditional["if-match"] = ifMatch
   return {
     start: createMultipartUpload(s3, path, createHeaders),
-    part: (uploadId, body, index) => uploadPart(s3, path, uploadId, body, index + 1),
-    complete: (uploadId, eTags) =>
-      Effect.map(
-        completeChecked(s3, path, uploadId, eTags, conditional, mode),
-        (result) =>
-          result.eTag === undefined && computable(s3, eTags) ? { ...result, eTag: multipartETag(eTags) } : result
+    part: (started, body, index) => uploadPart(s3, path, started.uploadId, body, index + 1),
+    // Before completing: our upload's own listing is what tells the strays by.
+    complete: (started, eTags) =>
+      Effect.zipRight(
+        abortStrays(s3, path, started),
+        Effect.map(
+          completeChecked(s3, path, started.uploadId, eTags, conditional, mode),
+          (result) =>
+            result.eTag === undefined && computable(s3, eTags) ? { ...result, eTag: multipartETag(eTags) } : result
+        )
       ),
-    abort: (uploadId) => abortMultipartUpload(s3, path, uploadId)
+    // Our upload first (its listing tells the strays by, so they are found before it goes).
+    abort: (started) =>
+      Effect.zipRight(abortStrays(s3, path, started), abortMultipartUpload(s3, path, started.uploadId))
   }
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto"
 import * as ObjectPath from "../../ObjectPath.js"
 import type { ObjectMeta, PutMode, PutResult } from "../../ObjectStore.js"
 import { StoreError } from "../../ObjectStoreError.js"
+import { boundedText, ERROR_BODY_LIMIT } from "../cloud/body.js"
 import * as Errors from "../cloud/errors.js"
 import { mapFailure } from "../cloud/failure.js"
 import type { Page } from "../cloud/list.js"
@@ -94,10 +95,13 @@ export const copyObject = (s3: S3, from: string, to: string, overwrite: boolean)
       { method: "PUT", path: s3.client.pathOf(to), headers, idempotent: overwrite },
       ctx,
       (response) =>
-        Effect.flatMap(response.body.text, (text): Effect.Effect<void, StoreError | Retryable> => {
-          const error = Xml.error(text)
-          return error === undefined ? Effect.void : Effect.fail(errorIn200(ctx, error, overwrite))
-        })
+        Effect.flatMap(
+          boundedText(ctx, "the CopyObject answer", response.body, response.headers, ERROR_BODY_LIMIT),
+          (text): Effect.Effect<void, StoreError | Retryable> => {
+            const error = Xml.error(text)
+            return error === undefined ? Effect.void : Effect.fail(errorIn200(ctx, error, overwrite))
+          }
+        )
     ),
     (failure) => Errors.toError(errorDialect, ctx, failure, Errors.copy(to, overwrite))
   )
@@ -157,9 +161,9 @@ export const deleteObjects = (s3: S3, keys: ReadonlyArray<string>) => {
       },
       ctx,
       (response) =>
-        Effect.flatMap(response.body.text, (text): Effect.Effect<void, StoreError> => {
+        Effect.flatMap(boundedText(ctx, "the DeleteObjects answer", response.body, response.headers), (text) => {
           const error = deleteFailures(ctx, keys.length, text)
-          return error === undefined ? Effect.void : Effect.fail(error)
+          return error === undefined ? Effect.void : Effect.fail<StoreError>(error)
         })
     ),
     (failure) => Errors.toError(errorDialect, ctx, failure)
@@ -206,10 +210,12 @@ export const listObjectsV2 = (
       { method: "GET", path: s3.client.pathOf(undefined), query: query as Query, idempotent: true },
       ctx,
       (response) =>
-        Effect.flatMap(response.body.text, (text): Effect.Effect<Page, StoreError | Retryable> => {
+        Effect.flatMap(boundedText(ctx, "the ListObjectsV2 page", response.body, response.headers), (text) => {
           const page = parseListPage(text)
           // A listing is safe to ask for again: an unreadable page is retried like a broken connection.
-          if (typeof page === "string") return Effect.fail(new Retryable(malformed(ctx, `ListObjectsV2: ${page}`)))
+          if (typeof page === "string") {
+            return Effect.fail<StoreError | Retryable>(new Retryable(malformed(ctx, `ListObjectsV2: ${page}`)))
+          }
           const objects = pageObjects(ctx, page)
           if (objects instanceof StoreError) return Effect.fail(objects)
           const commonPrefixes = page.commonPrefixes.map((p) => p.endsWith("/") ? p.slice(0, -1) : p)
@@ -217,7 +223,7 @@ export const listObjectsV2 = (
           if (page.isTruncated && (next === undefined || next === "")) {
             return Effect.fail(malformed(ctx, "ListObjectsV2 was truncated but gave no continuation token"))
           }
-          return Effect.succeed({ objects, commonPrefixes, next: page.isTruncated ? next : undefined })
+          return Effect.succeed<Page>({ objects, commonPrefixes, next: page.isTruncated ? next : undefined })
         })
     ),
     (failure) => Errors.toError(errorDialect, ctx, failure)

@@ -1,6 +1,7 @@
 // S3's put: the request headers of a put (attributes, tags, encryption, the conditional mode), a single PutObject
 // whose lost answer is checked rather than repeated blindly, and the choice between one request and a multipart
 // upload through the shared driver.
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
@@ -65,10 +66,17 @@ export const putHeaders = (
 
 const unquote = (e: string | undefined) => e?.replace(/^"|"$/g, "")
 
+/** The wait before the `tries`-th send again of a conditional put: the store's backoff, without jitter. */
+const backoff = (s3: S3, tries: number): Duration.Duration => {
+  const { base, initBackoff, maxBackoff } = s3.config.retry
+  return Duration.min(Duration.times(initBackoff, Math.pow(base, tries)), maxBackoff)
+}
+
 /**
- * A conditional put is not repeated blindly after its answer was lost: it may have been applied. The object tells:
- * our content there (S3's ETag of a single PUT is the MD5 of the body) means it was applied; the old object
- * untouched (or none, for a create) means it was not, and it is sent again; anything else is someone else's write.
+ * A conditional put is not repeated blindly after its answer was lost (or was a 5xx, which may come after the write
+ * took effect): it may have been applied. The object tells: our content there (S3's ETag of a single PUT is the MD5
+ * of the body) means it was applied; the old object untouched (or none, for a create) means it was not, and it is
+ * sent again after the store's backoff (the server may be shedding load); anything else is someone else's write.
  */
 const reconcile = (
   s3: S3,
@@ -82,7 +90,7 @@ const reconcile = (
   const ctx = { store: STORE, method: "put", path }
   const ours = createHash("md5").update(body).digest("hex")
   const again = tries < s3.config.retry.maxRetries
-    ? putObjectChecked(s3, path, body, headers, mode, tries + 1)
+    ? Effect.zipRight(Effect.sleep(backoff(s3, tries)), putObjectChecked(s3, path, body, headers, mode, tries + 1))
     : Effect.fail(lost)
   const kms = s3.config.serverSideEncryption === "aws:kms" || s3.config.serverSideEncryption === "aws:kms:dsse"
   return Effect.matchEffect(Get.head(s3.client.getClient, path), {

@@ -11,6 +11,7 @@ import { S3Config } from "../../S3Store.js"
 import type * as Signer from "../../Signer.js"
 import * as Credentials from "../aws/credentials.js"
 import * as Get from "../cloud/get.js"
+import * as Headers from "../cloud/headers.js"
 import * as List from "../cloud/list.js"
 import type { Transport } from "../http/transport.js"
 import type { Prefixable } from "../prefixable.js"
@@ -38,6 +39,8 @@ const checkConfig = (config: S3Config, endpoint: URL): InvalidConfig | undefined
   if (config.serverSideEncryption === undefined && config.sseKmsKeyId !== undefined) {
     return invalid("sseKmsKeyId", "needs serverSideEncryption \"aws:kms\" or \"aws:kms:dsse\"")
   }
+  const kms = config.sseKmsKeyId === undefined ? undefined : Headers.headerValueProblem(config.sseKmsKeyId)
+  if (kms !== undefined) return invalid("sseKmsKeyId", `the key id ${kms}`)
   if (config.sessionToken !== undefined && config.accessKeyId === undefined) {
     return invalid("sessionToken", "a session token goes with accessKeyId and secretAccessKey; set them too")
   }
@@ -76,6 +79,32 @@ const credentialsOf = (config: S3Config, provided: Credentials.CredentialProvide
     }))
     : Credentials.cached(provided ?? Credentials.defaultChain({ region: config.region }))
 
+/**
+ * The first put option that cannot go on the wire (a line break or a character beyond Latin-1 in a header, a lone
+ * surrogate in a tag), as InvalidConfig naming it: refused before any request, so never retried.
+ */
+const unsendablePut = (path: string, options: ObjectStore.PutOptions): InvalidConfig | undefined => {
+  const problem = Headers.attributesProblem(options.attributes) ?? Headers.tagsProblem(options.tags) ??
+    modeProblem(options.mode)
+  return problem === undefined
+    ? undefined
+    : new InvalidConfig({
+      store: STORE,
+      method: "put",
+      path,
+      field: problem[0],
+      description: `${problem[0]} ${problem[1]}`
+    })
+}
+
+const modeProblem = (mode: ObjectStore.PutMode | undefined): readonly [string, string] | undefined => {
+  if (mode === undefined || typeof mode === "string") return undefined
+  const eTag = mode.eTag === undefined ? undefined : Headers.headerValueProblem(mode.eTag)
+  if (eTag !== undefined) return ["mode.eTag", eTag]
+  const version = mode.version === undefined ? undefined : Headers.headerValueProblem(mode.version)
+  return version === undefined ? undefined : ["mode.version", version]
+}
+
 /** The backend operations of an S3 store. */
 const backend = (s3: S3): ObjectStore.Backend => {
   const getClient = s3.client.getClient
@@ -85,17 +114,25 @@ const backend = (s3: S3): ObjectStore.Backend => {
     multipartLimits: PART_LIMITS,
     get: (path, options) => Get.get(getClient, path, options),
     head: (path) => Get.head(getClient, path),
-    put: (path, payload, options) => put(s3, path, payload, options),
+    put: (path, payload, options) => {
+      const invalid = unsendablePut(path, options)
+      return invalid === undefined ? put(s3, path, payload, options) : Effect.fail(invalid)
+    },
     list: (prefix, options) =>
-      List.paginate((token) =>
-        listObjectsV2(s3, "list", prefix, {
-          delimiter: false,
-          token,
-          startAfter: token === undefined ? options.offset : undefined
-        })
+      List.paginate(
+        (token) =>
+          listObjectsV2(s3, "list", prefix, {
+            delimiter: false,
+            token,
+            startAfter: token === undefined ? options.offset : undefined
+          }),
+        { context: { store: STORE, method: "list", path: prefix }, prefix }
       ),
     listWithDelimiter: (prefix) =>
-      List.collect((token) => listObjectsV2(s3, "listWithDelimiter", prefix, { delimiter: true, token })),
+      List.collect(
+        (token) => listObjectsV2(s3, "listWithDelimiter", prefix, { delimiter: true, token }),
+        { context: { store: STORE, method: "listWithDelimiter", path: prefix }, prefix }
+      ),
     copy: (from, to, options) => {
       if (!options.overwrite && s3.config.copyIfNotExists === "disabled") {
         const description = "copy without overwrite needs a server that honours If-None-Match on CopyObject; set " +

@@ -1,6 +1,7 @@
 // The URL forms an S3 store is named by, as obstore and object_store read them. Pure: no store code, so FromUrl
 // can check a URL before it loads S3Store.
 import * as Either from "effect/Either"
+import { segments, toUrl } from "../url.js"
 
 /** What a URL says about an S3 store. Only the fields the URL fixes are present. */
 export interface S3Url {
@@ -24,15 +25,6 @@ const AMAZON_PATH_STYLE = /^s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$/
 const AMAZON_VIRTUAL_HOSTED = /^(.+)\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$/
 const R2 = /^([a-z0-9]+)\.r2\.cloudflarestorage\.com$/
 
-// The path of a URL as segments, percent-decoded; undefined when an escape is malformed.
-const segments = (pathname: string): ReadonlyArray<string> | undefined => {
-  try {
-    return pathname.split("/").filter((s) => s !== "").map(decodeURIComponent)
-  } catch {
-    return undefined
-  }
-}
-
 const withPrefix = (url: Omit<S3Url, "prefix">, rest: ReadonlyArray<string>): S3Url =>
   rest.length === 0 ? url : { ...url, prefix: rest.join("/") }
 
@@ -40,12 +32,9 @@ const amazonRegion = (region: string | undefined) => region === undefined || reg
 
 /** Reads an S3 URL; the left is why it is not one. */
 export const parse = (input: string): Either.Either<S3Url, string> => {
-  let url: URL
-  try {
-    url = new URL(input)
-  } catch {
-    return Either.left(`not a URL: ${JSON.stringify(input)}`)
-  }
+  const parsed = toUrl(input)
+  if (Either.isLeft(parsed)) return Either.left(parsed.left)
+  const url = parsed.right
   if (url.username !== "" || url.password !== "") {
     return Either.left("credentials do not belong in the URL: pass accessKeyId and secretAccessKey as options")
   }
@@ -89,3 +78,9 @@ const amazonEndpoint = (url: { readonly bucket: string }, region: string | undef
   endpoint: region === undefined ? "https://s3.amazonaws.com" : `https://s3.${region}.amazonaws.com`,
   ...(virtual ? { virtualHostedStyleRequest: true } : {})
 })
+
+/** Whether a URL names an S3 store (so FromUrl can dispatch `https:` URLs by host). */
+export const claims = (url: URL): boolean =>
+  url.protocol === "s3:" || url.protocol === "s3a:" ||
+  (url.protocol === "https:" &&
+    [R2, AMAZON_PATH_STYLE, AMAZON_VIRTUAL_HOSTED].some((host) => host.test(url.hostname)))

@@ -14,8 +14,25 @@ type Node = Record<string, unknown>
 
 const isNode = (u: unknown): u is Node => typeof u === "object" && u !== null && !Array.isArray(u)
 
+const REFERENCE = /&#(?:x([0-9a-fA-F]+)|([0-9]+));/g
+
+/** XML 1.0's Char production (a surrogate, NUL or a code point past U+10FFFF is not a character). */
+const isXmlChar = (c: number) =>
+  c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) ||
+  (c >= 0x10000 && c <= 0x10ffff)
+
+/** Whether every character reference names a character: the parser would decode `&#xD800;` to a lone surrogate. */
+const referencesValid = (text: string): boolean => {
+  if (!text.includes("&#")) return true
+  for (const m of text.matchAll(REFERENCE)) {
+    if (!isXmlChar(m[1] !== undefined ? parseInt(m[1], 16) : parseInt(m[2], 10))) return false
+  }
+  return true
+}
+
 /** Parses a body; `undefined` when it is not well-formed XML. */
 export const parse = (text: string): Node | undefined => {
+  if (!referencesValid(text)) return undefined
   try {
     const doc: unknown = parser.parse(text, true)
     return isNode(doc) ? doc : undefined
