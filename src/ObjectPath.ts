@@ -70,9 +70,14 @@ const strip = (path: string): string => {
 export interface Context {
   readonly store: string
   readonly method: string
+  /** A store's own rule on top of the common ones (e.g. Azure turns `\` into `/`): why a path is refused. */
+  readonly problem?: ((path: string) => string | undefined) | undefined
 }
 
 const unknownContext: Context = { store: "ObjectPath", method: "parse" }
+
+// What an InvalidPath carries of the context (not the store's own rule).
+const errorContext = ({ method, store }: Context) => ({ store, method })
 
 /**
  * Checks and normalises the path of an object: it must be non-empty.
@@ -93,12 +98,14 @@ export const parse = (input: string, context: Context = unknownContext): Either.
  */
 export const normalize = (input: string, context: Context = unknownContext): string | InvalidPath => {
   if (typeof input !== "string") {
-    return new InvalidPath({ ...context, path: String(input), description: "a path must be a string" })
+    return new InvalidPath({ ...errorContext(context), path: String(input), description: "a path must be a string" })
   }
   const path = strip(input)
-  if (path === "") return new InvalidPath({ ...context, path: input, description: "an object path may not be empty" })
-  const why = problem(path)
-  return why === undefined ? path : new InvalidPath({ ...context, path: input, description: why })
+  if (path === "") {
+    return new InvalidPath({ ...errorContext(context), path: input, description: "an object path may not be empty" })
+  }
+  const why = problem(path) ?? context.problem?.(path)
+  return why === undefined ? path : new InvalidPath({ ...errorContext(context), path: input, description: why })
 }
 
 /**
@@ -113,13 +120,15 @@ export const parsePrefix = (
 ): Either.Either<string, InvalidPath> => {
   if (input === undefined) return Either.right("")
   if (typeof input !== "string") {
-    return Either.left(new InvalidPath({ ...context, path: String(input), description: "a prefix must be a string" }))
+    return Either.left(
+      new InvalidPath({ ...errorContext(context), path: String(input), description: "a prefix must be a string" })
+    )
   }
   const path = strip(input)
-  const why = problem(path)
+  const why = problem(path) ?? (path === "" ? undefined : context.problem?.(path))
   return why === undefined
     ? Either.right(path)
-    : Either.left(new InvalidPath({ ...context, path: input, description: why }))
+    : Either.left(new InvalidPath({ ...errorContext(context), path: input, description: why }))
 }
 
 /**

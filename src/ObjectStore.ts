@@ -356,6 +356,11 @@ export class ObjectStore extends Context.Tag("effect-obstore/ObjectStore")<Objec
  */
 export interface Backend {
   readonly name: string
+  /**
+   * A rule of the store's own on top of `ObjectPath`'s, checked before any I/O: why a path is refused (an
+   * `InvalidPath`), or undefined. For servers that would store a path under another name.
+   */
+  readonly pathProblem?: ((path: string) => string | undefined) | undefined
   /** Wrap operations in spans (default true). Middleware over a store that already traces sets it to false. */
   readonly spans?: boolean | undefined
   readonly get: (path: string, options: GetOptions) => Effect.Effect<GetResult, GetError>

@@ -114,6 +114,30 @@ describe("S3 hostile: repeated continuation tokens (issue 9.6)", () => {
       assert.isBelow(server.requests.length, 5)
     }))
 
+  live("listMultipartUploads fails with a StoreError when the markers repeat", () =>
+    Effect.gen(function*() {
+      const page = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>bucket</Bucket>` +
+        `<Upload><Key>a/x</Key><UploadId>u1</UploadId><Initiated>2025-01-01T00:00:00Z</Initiated></Upload>` +
+        `<IsTruncated>true</IsTruncated><NextKeyMarker>a/x</NextKeyMarker>` +
+        `<NextUploadIdMarker>u1</NextUploadIdMarker></ListMultipartUploadsResult>`
+      const server = yield* hostile((_req, res) => xmlAnswer(res, page))
+      const s3 = yield* Effect.provide(
+        S3Store.S3Store,
+        S3Store.layer({
+          bucket: "bucket",
+          region: "us-east-1",
+          endpoint: server.endpoint,
+          accessKeyId: "AKIAQ7XW2ZK9RM4VT8JD",
+          secretAccessKey: SECRET,
+          client: { allowHttp: true, timeout: "300 millis" }
+        })
+      )
+      const exit = yield* Effect.exit(s3.listMultipartUploads("a").pipe(Effect.timeout("5 seconds")))
+      assert.strictEqual(tagOf(exit), "StoreError")
+      assert.include(String((failureOf(exit) as Error).message), "repeated")
+      assert.strictEqual(server.requests.length, 2)
+    }))
+
   live("listWithDelimiter fails with a StoreError when a token comes back (A, B, A)", () =>
     Effect.gen(function*() {
       const tokens = ["A", "B", "A"]

@@ -162,7 +162,7 @@ const derive = (backend: Backend): Core => ({
   backend,
   limits: backend.multipartLimits ?? checks.NO_LIMITS,
   spanName: perMethod((method) => `${backend.name}.${method}`),
-  at: perMethod((method) => ({ store: backend.name, method })),
+  at: perMethod((method) => ({ store: backend.name, method, problem: backend.pathProblem })),
   getRange: backend.getRange ??
     ((path, range) => Effect.flatMap(backend.get(path, { range }), (result) => result.bytes)),
   deleteMany: backend.deleteMany ??

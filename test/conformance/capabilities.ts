@@ -31,6 +31,11 @@ export interface Capabilities {
    * before comparing it. `false` for a store whose server does not say (the suite then checks it only when given).
    */
   readonly putETag?: boolean
+  /**
+   * Keys may hold a backslash. Default `true`; `false` for a store whose server would rename it (Azure turns `\` into
+   * `/`): the suite then asserts such a key is refused with `InvalidPath` and leaves it out of the generated keys.
+   */
+  readonly backslashInKeys?: boolean
   /** Why each absent capability is absent, by capability name. */
   readonly reasons?: Partial<Record<Exclude<keyof Capabilities, "reasons">, string>>
 }

@@ -1278,9 +1278,20 @@ export const conformance = (
         fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }),
         fc.string({ unit: "grapheme-composite", minLength: 1, maxLength: 1 })
       )
+      const backslashes = capabilities.backslashInKeys !== false
       const segment = fc.string({ unit, minLength: 1, maxLength: 8 }).filter((s) =>
-        !s.includes("/") && ObjectPath.problem(s) === undefined
+        !s.includes("/") && ObjectPath.problem(s) === undefined && (backslashes || !s.includes("\\"))
       )
+
+      if (!backslashes) {
+        test("a key with a backslash is InvalidPath, never renamed (the server would store it as '/')", (dir) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(ObjectStore.put(`${dir}/a\\b`, "x"))
+            assert.strictEqual(error._tag, "InvalidPath")
+            assert.include(error.message, "backslash")
+            assert.strictEqual((yield* Effect.flip(ObjectStore.head(`${dir}/a/b`)))._tag, "NotFound")
+          }))
+      }
       const key = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => segments.join("/"))
 
       effect.prop(

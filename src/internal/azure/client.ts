@@ -154,6 +154,13 @@ export interface ClientOptions {
   readonly credential: Credential
 }
 
+const secretsOf = (credential: Credential) => (): ReadonlyArray<string> =>
+  credential._tag === "SharedKey"
+    ? [Redacted.value(credential.key)]
+    : credential._tag === "Sas"
+    ? credential.query.filter(([name]) => name === "sig").map(([, value]) => value)
+    : []
+
 export const make = (options: ClientOptions): Client => {
   const { target, credential, account } = options
   const pathOf = (blob: string | undefined) =>
@@ -166,7 +173,9 @@ export const make = (options: ClientOptions): Client => {
     host: target.host,
     authorize,
     parseError: parseError(options.container),
-    retry: options.config.retry
+    retry: options.config.retry,
+    // Scrubbed from anything the server says: the account key, and each SAS parameter (sig is one of many).
+    secrets: secretsOf(credential)
   })
   const execute: Engine["execute"] = (request, context, handle) =>
     Effect.catchIf(engine.execute(request, context, handle), isFailure, (f) => Effect.fail(withHeaderCode(f)))

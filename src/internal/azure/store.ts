@@ -114,10 +114,17 @@ const credentialOf = (config: AzureConfig): Effect.Effect<Credentials.Credential
 }
 
 /** The backend operations of an Azure store. */
+// Azure (and Azurite) store a backslash in a blob name as "/": "a\\b" would silently be "a/b".
+const backslash = (path: string): string | undefined =>
+  path.includes("\\")
+    ? "Azure Blob Storage turns a backslash into \"/\", so this path would name another object"
+    : undefined
+
 const backend = (azure: Azure): ObjectStore.Backend => {
   const getClient = azure.client.getClient
   return {
     name: STORE,
+    pathProblem: backslash,
     multipartLimits: PART_LIMITS,
     get: (path, options) => Get.get(getClient, path, options),
     head: (path) => Get.head(getClient, path),

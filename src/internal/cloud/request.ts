@@ -27,6 +27,12 @@ export interface CloudRequest {
   readonly body?: Uint8Array | string | undefined
   /** Whether sending it twice does no harm. GET/HEAD/DELETE and plain PUTs are; conditional writes are not. */
   readonly idempotent: boolean
+  /**
+   * The caller checks a lost answer of this (non-idempotent) request itself: a 5xx, which may come after the write
+   * took effect, is then reported like a lost answer instead of being retried blindly (429 and SlowDown, which say
+   * the request was refused, are still retried).
+   */
+  readonly reconciles?: boolean | undefined
 }
 
 /** Sends one attempt with the headers and the encoded query string the authorizer settled on. */
@@ -97,14 +103,21 @@ export const make = (options: EngineOptions): Engine => {
     context: Context,
     idempotent: boolean,
     clean: (text: string) => string,
-    head: boolean
-  ): Effect.Effect<never, Retryable | HttpFailure> =>
+    head: boolean,
+    reconciles: boolean
+  ): Effect.Effect<never, Retryable | HttpFailure | StoreError> =>
     Effect.flatMap(
       // Error bodies are small documents (a HEAD has none); a server sending more gets its first 64 KiB read.
       head ? Effect.as(response.body.discard, "") : errorText(response.body, response.headers),
-      (body): Effect.Effect<never, Retryable | HttpFailure> => {
+      (body): Effect.Effect<never, Retryable | HttpFailure | StoreError> => {
         const parsed = options.parseError(clean(body))
         const failure = new HttpFailure(response.status, parsed?.code, parsed?.message, response.headers)
+        if (reconciles && response.status >= 500 && parsed?.code !== "SlowDown") {
+          const description = failure.describe()
+          return Effect.fail(
+            new StoreError({ ...context, description, cause: new TransportError("other", description, failure, true) })
+          )
+        }
         if (isRetryableStatus(response.status) && (idempotent || response.status !== 408)) {
           return Effect.fail(
             new Retryable(
@@ -159,9 +172,16 @@ export const make = (options: EngineOptions): Engine => {
     }
     const headers = () => ({ ...extra, ...request.headers, host })
     const attempt = options.authorize(request, headers, send).pipe(
-      Effect.flatMap((response) =>
+      Effect.flatMap((response): Effect.Effect<A, E | Retryable | HttpFailure | StoreError | TransportError> =>
         response.status >= 300
-          ? failureOf(response, context, request.idempotent, clean, request.method === "HEAD")
+          ? failureOf(
+            response,
+            context,
+            request.idempotent,
+            clean,
+            request.method === "HEAD",
+            !request.idempotent && request.reconciles === true
+          )
           : handle(response)
       ),
       Effect.catchIf(isTransportError, (error) => transportFailure(error, context, request.idempotent))

@@ -9,9 +9,11 @@ import { createHash } from "node:crypto"
 import type { PutMode, PutResult } from "../../ObjectStore.js"
 import type { AlreadyExists, PermissionDenied, PreconditionFailed, Unauthenticated } from "../../ObjectStoreError.js"
 import { StoreError } from "../../ObjectStoreError.js"
+import { boundedText } from "../cloud/body.js"
 import * as Errors from "../cloud/errors.js"
 import { mapFailure } from "../cloud/failure.js"
 import * as Get from "../cloud/get.js"
+import * as List from "../cloud/list.js"
 import type { Upload } from "../cloud/multipart.js"
 import { isLostResponse } from "../cloud/request.js"
 import type { Retryable } from "../http/retry.js"
@@ -54,6 +56,8 @@ const listUploads = (
 ): Effect.Effect<{ readonly uploads: ReadonlyArray<Listed>; readonly date: number }, StoreError | Unauthenticated> => {
   const ctx = { store: STORE, method: "listMultipartUploads", path: prefix }
   let date = Number.NaN
+  // A server repeating its markers would make this loop forever.
+  const guard = List.tokenGuard(ctx)
   const page = (keyMarker?: string, uploadIdMarker?: string): Effect.Effect<ReadonlyArray<Listed>, AccessError> => {
     const query: Array<readonly [string, string]> = [["uploads", ""]]
     if (prefix !== "") query.push(["prefix", prefix])
@@ -64,7 +68,7 @@ const listUploads = (
         { method: "GET", path: s3.client.pathOf(undefined), query, idempotent: true },
         ctx,
         (response) =>
-          Effect.flatMap(response.body.text, (text) => {
+          Effect.flatMap(boundedText(ctx, "the ListMultipartUploads page", response.body, response.headers), (text) => {
             if (Number.isNaN(date)) date = Date.parse(header(response.headers, "date") ?? "")
             const result = Xml.child(Xml.parse(text), "ListMultipartUploadsResult")
             if (result === undefined) return Effect.fail(malformed(ctx, "ListMultipartUploads returned no result"))
@@ -75,9 +79,11 @@ const listUploads = (
               initiator: Xml.text(Xml.child(u, "Initiator"), "ID")
             }))
             const nextKey = Xml.text(result, "IsTruncated") === "true" ? Xml.text(result, "NextKeyMarker") : undefined
-            return nextKey === undefined
-              ? Effect.succeed(uploads)
-              : Effect.map(page(nextKey, Xml.text(result, "NextUploadIdMarker")), (more) => [...uploads, ...more])
+            if (nextKey === undefined) return Effect.succeed(uploads)
+            const nextUploadId = Xml.text(result, "NextUploadIdMarker")
+            const repeated = guard(`${nextKey}\u0000${nextUploadId ?? ""}`)
+            if (repeated !== undefined) return Effect.fail(repeated)
+            return Effect.map(page(nextKey, nextUploadId), (more) => [...uploads, ...more])
           })
       ),
       (failure) => Errors.toError(errorDialect, ctx, failure)

@@ -49,7 +49,9 @@ export const putObject = (s3: S3, path: string, body: Uint8Array, headers: Recor
         path: s3.client.pathOf(path),
         headers: { ...headers, ...checksumHeaders(s3, body), "content-length": String(body.byteLength) },
         body,
-        idempotent
+        idempotent,
+        // put.ts checks the object after a lost answer (or a 5xx) of a conditional put.
+        reconciles: true
       },
       ctx,
       (response) =>

@@ -154,7 +154,20 @@ export const put = <E>(s3: S3, path: string, payload: PutPayload<E>, options: Pu
   if (Either.isLeft(headers)) return Effect.fail(headers.left)
   const mode = options.mode ?? "overwrite"
   const multipart = multipartOf(options)
-  const single = (body: Uint8Array) => putObjectChecked(s3, path, body, headers.right, mode)
+  // Progress is what the server acknowledged: a single PUT once answered, a multipart upload part by part.
+  const report = options.onProgress
+  let acked = 0
+  const onPart = report === undefined ? undefined : (bytes: number) => {
+    acked += bytes
+    report({ done: acked, total: undefined })
+  }
+  const single = (body: Uint8Array) =>
+    report === undefined
+      ? putObjectChecked(s3, path, body, headers.right, mode)
+      : Effect.tap(
+        putObjectChecked(s3, path, body, headers.right, mode),
+        () => report({ done: body.byteLength, total: body.byteLength })
+      )
   const inMemory = payloads.inMemory(payload)
   const askedForParts = options.multipart !== undefined
   if (options.multipart === false) {
@@ -170,7 +183,7 @@ export const put = <E>(s3: S3, path: string, payload: PutPayload<E>, options: Pu
     Multipart.toParts(payloads.stream(payload, ctx), multipart.partSize),
     single,
     (parts) =>
-      Multipart.upload(upload(s3, path, headers.right, mode), parts, multipart.concurrency).pipe(
+      Multipart.upload(upload(s3, path, headers.right, mode), parts, multipart.concurrency, onPart).pipe(
         // Only when the ETag could be neither read from the answer nor computed from the parts' (SSE-KMS on a
         // server that leaves it out): HEAD has it.
         Effect.flatMap((result) =>

@@ -112,6 +112,7 @@ const backend = (s3: S3): ObjectStore.Backend => {
     name: STORE,
     // Checked by ObjectStore.make before any request, like every other option.
     multipartLimits: PART_LIMITS,
+    putProgress: true,
     get: (path, options) => Get.get(getClient, path, options),
     head: (path) => Get.head(getClient, path),
     put: (path, payload, options) => {

@@ -113,7 +113,9 @@ export const make = (options: ClientOptions): Client => {
     host: url.host,
     authorize: withHeaders(secrets),
     parseError,
-    retry: options.retry
+    retry: options.retry,
+    // The configured header values (a token under any header name) are scrubbed from anything the server says.
+    secrets: () => secrets.map(([, value]) => Redacted.value(value))
   })
   const execute = engine.execute
   const pathOf = (path: string, collection = false) =>
