@@ -15,9 +15,8 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { ClientConfig, type ClientOptions } from "./ClientConfig.js"
 import * as Azure from "./internal/azure/store.js"
+import * as StoreLayer from "./internal/cloud/storeLayer.js"
 import { decode } from "./internal/config.js"
-import * as PlatformTransport from "./internal/http/platform.js"
-import * as Undici from "./internal/http/undici.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath } from "./ObjectStoreError.js"
 import { InvalidConfig } from "./ObjectStoreError.js"
@@ -166,17 +165,12 @@ export class AzureStore extends Context.Tag("effect-obstore/AzureStore")<AzureSt
   readonly signer: Signer.Signer.Service
 }>() {}
 
-const makeFull = (options: AzureOptions) =>
-  Effect.flatMap(
-    decode(AzureConfig, options, STORE),
-    (config) => Effect.flatMap(Undici.make(config.client), (transport) => Azure.make(config, transport))
-  )
-
-const makeFullWithHttpClient = (options: AzureOptions) =>
-  Effect.flatMap(
-    decode(AzureConfig, options, STORE),
-    (config) => Effect.flatMap(PlatformTransport.make(config.client), (transport) => Azure.make(config, transport))
-  )
+// The store on either transport.
+const build = StoreLayer.builders(
+  (options: AzureOptions) => decode(AzureConfig, options, STORE),
+  (config) => config.client,
+  Azure.make
+)
 
 /**
  * Builds an Azure store on the default transport (an undici connection pool per origin, closed with the scope).
@@ -187,26 +181,7 @@ const makeFullWithHttpClient = (options: AzureOptions) =>
 export const make = (
   options: AzureOptions
 ): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidConfig | InvalidPath, Scope.Scope> =>
-  Effect.map(makeFull(options), (s) => s.store)
-
-const layerFrom = <E, R>(
-  full: Effect.Effect<
-    {
-      readonly store: ObjectStore.ObjectStore.Service
-      readonly signer: Signer.Signer.Service
-      readonly service: AzureStore["Type"]
-    },
-    E,
-    R
-  >
-): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | AzureStore, E, Exclude<R, Scope.Scope>> =>
-  Layer.scopedContext(
-    Effect.map(full, ({ service, signer, store }) =>
-      Context.make(ObjectStore.ObjectStore, store).pipe(
-        Context.add(Signer.Signer, signer),
-        Context.add(AzureStore, service)
-      ))
-  )
+  Effect.map(build.undici(options), (s) => s.store)
 
 /**
  * Provides `ObjectStore`, `Signer` and `AzureStore` on the default transport.
@@ -217,7 +192,7 @@ const layerFrom = <E, R>(
 export const layer = (
   options: AzureOptions
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | AzureStore, InvalidConfig | InvalidPath> =>
-  layerFrom(makeFull(options))
+  StoreLayer.layerFrom(AzureStore, build.undici(options))
 
 /**
  * Like `layer`, but sends every request through the `HttpClient` in context (custom TLS, proxies, other runtimes).
@@ -231,7 +206,7 @@ export const layerWithHttpClient = (
   ObjectStore.ObjectStore | Signer.Signer | AzureStore,
   InvalidConfig | InvalidPath,
   HttpClient.HttpClient
-> => layerFrom(makeFullWithHttpClient(options))
+> => StoreLayer.layerFrom(AzureStore, build.platform(options))
 
 /**
  * Reads the Azure environment variables (see `fromEnv`). `overrides` win over the environment.
@@ -242,7 +217,7 @@ export const layerWithHttpClient = (
 export const layerConfig = (
   overrides: Partial<AzureOptions> = {}
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | AzureStore, InvalidConfig | InvalidPath> =>
-  layerFrom(Effect.flatMap(fromEnv(overrides), makeFull))
+  StoreLayer.layerFrom(AzureStore, Effect.flatMap(fromEnv(overrides), build.undici))
 
 // Option name -> the variables that set it, first one set wins (the Azure SDKs' names, then obstore's).
 const variables: ReadonlyArray<readonly [keyof AzureOptions, ReadonlyArray<string>]> = [

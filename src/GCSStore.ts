@@ -13,10 +13,9 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { ClientConfig, type ClientOptions } from "./ClientConfig.js"
+import * as StoreLayer from "./internal/cloud/storeLayer.js"
 import { decode } from "./internal/config.js"
 import * as GCS from "./internal/gcs/store.js"
-import * as PlatformTransport from "./internal/http/platform.js"
-import * as Undici from "./internal/http/undici.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath } from "./ObjectStoreError.js"
 import { InvalidConfig } from "./ObjectStoreError.js"
@@ -135,17 +134,12 @@ export class GCSStore extends Context.Tag("effect-obstore/GCSStore")<GCSStore, {
   readonly signer: Signer.Signer.Service
 }>() {}
 
-const makeFull = (options: GCSOptions) =>
-  Effect.flatMap(
-    decode(GCSConfig, options, STORE),
-    (config) => Effect.flatMap(Undici.make(config.client), (transport) => GCS.make(config, transport))
-  )
-
-const makeFullWithHttpClient = (options: GCSOptions) =>
-  Effect.flatMap(
-    decode(GCSConfig, options, STORE),
-    (config) => Effect.flatMap(PlatformTransport.make(config.client), (transport) => GCS.make(config, transport))
-  )
+// The store on either transport.
+const build = StoreLayer.builders(
+  (options: GCSOptions) => decode(GCSConfig, options, STORE),
+  (config) => config.client,
+  GCS.make
+)
 
 /**
  * Builds a GCS store on the default transport (an undici connection pool per origin, closed with the scope).
@@ -156,26 +150,7 @@ const makeFullWithHttpClient = (options: GCSOptions) =>
 export const make = (
   options: GCSOptions
 ): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidConfig | InvalidPath, Scope.Scope> =>
-  Effect.map(makeFull(options), (s) => s.store)
-
-const layerFrom = <E, R>(
-  full: Effect.Effect<
-    {
-      readonly store: ObjectStore.ObjectStore.Service
-      readonly signer: Signer.Signer.Service
-      readonly service: GCSStore["Type"]
-    },
-    E,
-    R
-  >
-): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | GCSStore, E, Exclude<R, Scope.Scope>> =>
-  Layer.scopedContext(
-    Effect.map(full, ({ service, signer, store }) =>
-      Context.make(ObjectStore.ObjectStore, store).pipe(
-        Context.add(Signer.Signer, signer),
-        Context.add(GCSStore, service)
-      ))
-  )
+  Effect.map(build.undici(options), (s) => s.store)
 
 /**
  * Provides `ObjectStore`, `Signer` and `GCSStore` on the default transport.
@@ -186,7 +161,7 @@ const layerFrom = <E, R>(
 export const layer = (
   options: GCSOptions
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | GCSStore, InvalidConfig | InvalidPath> =>
-  layerFrom(makeFull(options))
+  StoreLayer.layerFrom(GCSStore, build.undici(options))
 
 /**
  * Like `layer`, but sends every request through the `HttpClient` in context (custom TLS, proxies, other runtimes).
@@ -200,7 +175,7 @@ export const layerWithHttpClient = (
   ObjectStore.ObjectStore | Signer.Signer | GCSStore,
   InvalidConfig | InvalidPath,
   HttpClient.HttpClient
-> => layerFrom(makeFullWithHttpClient(options))
+> => StoreLayer.layerFrom(GCSStore, build.platform(options))
 
 /**
  * Reads the usual Google environment variables: `GOOGLE_SERVICE_ACCOUNT` (or `GOOGLE_SERVICE_ACCOUNT_PATH`),
@@ -214,7 +189,7 @@ export const layerWithHttpClient = (
 export const layerConfig = (
   overrides: Partial<GCSOptions> = {}
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | GCSStore, InvalidConfig | InvalidPath> =>
-  layerFrom(Effect.flatMap(fromEnv(overrides), makeFull))
+  StoreLayer.layerFrom(GCSStore, Effect.flatMap(fromEnv(overrides), build.undici))
 
 const optionalString = (name: string) => Config.option(Config.string(name))
 

@@ -15,9 +15,9 @@ import type * as Scope from "effect/Scope"
 import { ClientConfig, type ClientOptions } from "./ClientConfig.js"
 import type * as Credentials from "./internal/aws/credentials.js"
 import * as Profile from "./internal/aws/profile.js"
+import * as StoreLayer from "./internal/cloud/storeLayer.js"
 import { decode } from "./internal/config.js"
-import * as PlatformTransport from "./internal/http/platform.js"
-import * as Undici from "./internal/http/undici.js"
+import type { Transport } from "./internal/http/transport.js"
 import * as S3 from "./internal/s3/store.js"
 import * as ObjectStore from "./ObjectStore.js"
 import type { InvalidPath, StoreError, Unauthenticated } from "./ObjectStoreError.js"
@@ -213,40 +213,14 @@ const decodeOptions = (options: S3Options) => {
 export const make = (
   options: S3Options
 ): Effect.Effect<ObjectStore.ObjectStore.Service, InvalidConfig | InvalidPath, Scope.Scope> =>
-  Effect.map(makeFull(options), (s) => s.store)
+  Effect.map(build.undici(options), (s) => s.store)
 
-const makeFull = (options: S3Options) =>
-  Effect.flatMap(
-    decodeOptions(options),
-    ({ config, credentials }) =>
-      Effect.flatMap(Undici.make(config.client), (transport) => S3.make(config, transport, credentials))
-  )
-
-const makeFullWithHttpClient = (options: S3Options) =>
-  Effect.flatMap(
-    decodeOptions(options),
-    ({ config, credentials }) =>
-      Effect.flatMap(PlatformTransport.make(config.client), (transport) => S3.make(config, transport, credentials))
-  )
-
-const layerFrom = <E, R>(
-  full: Effect.Effect<
-    {
-      readonly store: ObjectStore.ObjectStore.Service
-      readonly signer: Signer.Signer.Service
-      readonly service: S3Store["Type"]
-    },
-    E,
-    R
-  >
-): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | S3Store, E, Exclude<R, Scope.Scope>> =>
-  Layer.scopedContext(
-    Effect.map(full, ({ service, signer, store }) =>
-      Context.make(ObjectStore.ObjectStore, store).pipe(
-        Context.add(Signer.Signer, signer),
-        Context.add(S3Store, service)
-      ))
-  )
+// The store on either transport.
+const build = StoreLayer.builders(
+  decodeOptions,
+  ({ config }) => config.client,
+  ({ config, credentials }, transport: Transport) => S3.make(config, transport, credentials)
+)
 
 /**
  * Provides `ObjectStore`, `Signer` and `S3Store` on the default transport.
@@ -257,7 +231,7 @@ const layerFrom = <E, R>(
 export const layer = (
   options: S3Options
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | S3Store, InvalidConfig | InvalidPath> =>
-  layerFrom(makeFull(options))
+  StoreLayer.layerFrom(S3Store, build.undici(options))
 
 /**
  * Like `layer`, but sends every request through the `HttpClient` in context (custom TLS, proxies, other runtimes).
@@ -268,7 +242,7 @@ export const layer = (
 export const layerWithHttpClient = (
   options: S3Options
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | S3Store, InvalidConfig | InvalidPath, HttpClient.HttpClient> =>
-  layerFrom(makeFullWithHttpClient(options))
+  StoreLayer.layerFrom(S3Store, build.platform(options))
 
 const optionalString = (name: string) => Config.option(Config.string(name))
 
@@ -284,7 +258,7 @@ const optionalString = (name: string) => Config.option(Config.string(name))
 export const layerConfig = (
   overrides: Partial<S3Options> = {}
 ): Layer.Layer<ObjectStore.ObjectStore | Signer.Signer | S3Store, InvalidConfig | InvalidPath> =>
-  layerFrom(Effect.flatMap(fromEnv(overrides), makeFull))
+  StoreLayer.layerFrom(S3Store, Effect.flatMap(fromEnv(overrides), build.undici))
 
 /**
  * The options `layerConfig` reads from the environment (through `Config`, so a ConfigProvider can stand in).
