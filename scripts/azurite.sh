@@ -28,13 +28,13 @@ case "${1:-start}" in
 esac
 
 # One start at a time (test runs and benchmarks started together).
-exec 9>"$PIDFILE.lock"; flock 9
+exec 9>"$PIDFILE.lock"; flock -w 600 9 || { echo "another start/stop of this server held the lock for 10 minutes" >&2; exit 1; }
 up && { echo "azurite already answers on port $PORT"; exit 0; }
 BIN=$ROOT/node_modules/.bin/azurite-blob
 [[ -x $BIN ]] || { echo "azurite is not installed: run npm ci (it is a devDependency)" >&2; exit 1; }
 # --inMemoryPersistence cannot be combined with --location; run from STATE so nothing lands in the checkout.
 (cd "$STATE" && exec "$BIN" --blobHost 127.0.0.1 --blobPort "$PORT" --inMemoryPersistence --skipApiVersionCheck \
-  --loose --disableTelemetry --silent) >"$STATE/azurite.log" 2>&1 &
+  --loose --disableTelemetry --silent) >"$STATE/azurite.log" 2>&1 9>&- &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 300); do
   up && { echo "azurite ready on http://127.0.0.1:$PORT/devstoreaccount1"; exit 0; }

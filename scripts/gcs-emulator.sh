@@ -30,13 +30,13 @@ case "${1:-start}" in
 esac
 
 # One start at a time (test runs and benchmarks started together).
-exec 9>"$PIDFILE.lock"; flock 9
+exec 9>"$PIDFILE.lock"; flock -w 600 9 || { echo "another start/stop of this server held the lock for 10 minutes" >&2; exit 1; }
 up && { echo "gcs emulator already answers on port $GCS_PORT"; exit 0; }
 if [[ ! -f $FIREBASE_TOOLS_DIR/node_modules/firebase-tools/package.json ]]; then
   # --omit=optional skips re2, whose prebuilt binary cannot be downloaded here (it would compile for minutes).
   (cd "$FIREBASE_TOOLS_DIR" && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-NO_UPDATE_NOTIFIER=1 node "$HERE/gcs/launch.cjs" >"$GCS_STATE/gcs.log" 2>&1 &
+NO_UPDATE_NOTIFIER=1 node "$HERE/gcs/launch.cjs" >"$GCS_STATE/gcs.log" 2>&1 9>&- &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 300); do
   up && { echo "gcs emulator ready on http://$GCS_HOST:$GCS_PORT"; exit 0; }

@@ -40,6 +40,9 @@ die() {
   exit 1
 }
 
+# fd 9 is the lock; every daemon is started with 9>&- so it never holds the lock after this script exits.
+lock() { flock -w 600 9 || { echo "[start-s3] another start/stop held $S3_DIR.lock for 10 minutes" >&2; exit 1; }; }
+
 # PID of one of our daemons, only if it is alive and really is ours (cmdline names our conf).
 our_pid() {
   local f="$RUN/$1.fgpid" pid
@@ -168,18 +171,18 @@ EOF
   log "starting ceph-mon on 127.0.0.1:$S3_MON_PORT"
   monmaptool --create --addv a "[v2:127.0.0.1:$S3_MON_PORT]" --fsid "$fsid" "$S3_DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$S3_DIR/monmap" >"$LOG/mon.mkfs.out" 2>&1 || die "ceph-mon --mkfs failed"
-  nohup ceph-mon -c "$CONF" -i a -f >"$LOG/mon.out" 2>&1 </dev/null &
+  nohup ceph-mon -c "$CONF" -i a -f >"$LOG/mon.out" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/mon.fgpid"
   wait_for "ceph-mon" timeout 5 ceph -c "$CONF" mon stat
   log "starting ceph-osd (memstore)"
   local osd_uuid; osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   timeout 20 ceph -c "$CONF" osd new "$osd_uuid" >/dev/null || die "ceph osd new failed"
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$LOG/osd.mkfs.out" 2>&1 || die "ceph-osd --mkfs failed"
-  nohup ceph-osd -c "$CONF" -i 0 -f >"$LOG/osd.out" 2>&1 </dev/null &
+  nohup ceph-osd -c "$CONF" -i 0 -f >"$LOG/osd.out" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/osd.fgpid"
   wait_for "ceph-osd up" osd_up
   log "starting radosgw on $ENDPOINT (creates its pools on first start)"
-  nohup radosgw -c "$CONF" -n client.rgw.a -f >"$LOG/rgw.out" 2>&1 </dev/null &
+  nohup radosgw -c "$CONF" -n client.rgw.a -f >"$LOG/rgw.out" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/rgw.fgpid"
   wait_for "radosgw HTTP on $ENDPOINT" http_up
   log "creating S3 user and bucket $S3_BUCKET"
@@ -228,8 +231,8 @@ stop_daemons() { # one at a time: rgw, osd (it tells the mon it is going down), 
 
 case "${1:-start}" in
   # One start at a time: test runs and benchmarks started together must not both build a cluster in $S3_DIR.
-  start) mkdir -p "$(dirname "$S3_DIR")"; exec 9>"$S3_DIR.lock"; flock 9; start ;;
-  stop) exec 9>"$S3_DIR.lock"; flock 9; stop_daemons; log "stopped" ;;
+  start) mkdir -p "$(dirname "$S3_DIR")"; exec 9>"$S3_DIR.lock"; lock; start ;;
+  stop) exec 9>"$S3_DIR.lock"; lock; stop_daemons; log "stopped" ;;
   status) if http_up; then echo "up: $ENDPOINT"; else echo "down"; exit 1; fi ;;
   env) write_env; cat "$S3_DIR/s3.env" ;;
   *) echo "usage: $0 [start|stop|status|env]" >&2; exit 2 ;;

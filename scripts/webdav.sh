@@ -27,7 +27,7 @@ case "${1:-start}" in
 esac
 
 # One start at a time (test runs and benchmarks started together).
-exec 9>"$PIDFILE.lock"; flock 9
+exec 9>"$PIDFILE.lock"; flock -w 600 9 || { echo "another start/stop of this server held the lock for 10 minutes" >&2; exit 1; }
 up && { echo "webdav already answers on port $PORT"; exit 0; }
 if ! command -v rclone >/dev/null; then
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO=sudo
@@ -38,7 +38,7 @@ rm -rf "$SERVED"; mkdir -p "$SERVED"
 # --etag-hash MD5: the ETag is the content's MD5 (rclone's default changes only with mtime/size).
 # --disable-dir-list: GET on a collection is 405, not an HTML index. --dir-cache-time 0s: listings never go stale.
 XDG_CONFIG_HOME="$STATE" XDG_CACHE_HOME="$STATE/cache" rclone serve webdav "$SERVED" --addr "127.0.0.1:$PORT" \
-  --etag-hash MD5 --dir-cache-time 0s --disable-dir-list --config "$STATE/rclone.conf" >"$STATE/rclone.log" 2>&1 &
+  --etag-hash MD5 --dir-cache-time 0s --disable-dir-list --config "$STATE/rclone.conf" >"$STATE/rclone.log" 2>&1 9>&- &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 200); do
   up && { echo "webdav ready on http://127.0.0.1:$PORT/ (serving $SERVED)"; exit 0; }

@@ -40,8 +40,16 @@ export const webdav = {
 
 const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts")
 
-const run = (script: string, command: string) =>
-  execFileSync("bash", [path.join(scripts, script), command], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+// A first start may install packages (apt, npm), so it gets 15 minutes; status and stop get one.
+const TIMEOUT_MS = { start: 15 * 60_000, stop: 60_000, status: 60_000 } as const
+
+const run = (script: string, command: keyof typeof TIMEOUT_MS) =>
+  execFileSync("bash", [path.join(scripts, script), command], {
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    timeout: TIMEOUT_MS[command],
+    killSignal: "SIGKILL"
+  })
 
 export const isUp = (script: string): boolean => {
   try {
@@ -67,8 +75,14 @@ export const start = (script: string): boolean => {
   return true
 }
 
+/** Stops a server; a server that will not stop is reported, not thrown: the tests' results are already in. */
 export const stop = (script: string): void => {
-  run(script, "stop")
+  try {
+    run(script, "stop")
+  } catch (error) {
+    const e = error as { stderr?: string; message: string }
+    console.error(`warning: scripts/${script} stop failed: ${e.message}\n${e.stderr ?? ""}`)
+  }
 }
 
 /** S3Store options for the test RGW (plain HTTP; RGW compares If-Match on PUT against the bare ETag). */
