@@ -6,7 +6,8 @@
 // Memory is bounded by the part size times the concurrency, whatever the chunk sizes: parts are cut one at a time,
 // only when an upload slot is free to take one, and the upstream is pulled only when a part needs more bytes. A
 // chunk that covers a whole part is sent as a view of it (no copy); only parts made of several chunks are copied,
-// once, into a buffer of the part size.
+// once, into a buffer of the part size. Chunks are held as views until their part is cut, so a source must not
+// reuse a chunk's memory after emitting it (Effect's chunks are immutable; ours are fresh buffers).
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -39,9 +40,24 @@ export const recycle = (part: Uint8Array): void => {
   owner.free.push(owner.buffer)
 }
 
+/** Copies `views` (of `total` bytes) into `out`, in order. */
+const gather = (views: ReadonlyArray<Uint8Array>, out: Uint8Array): Uint8Array => {
+  let at = 0
+  for (const view of views) {
+    out.set(view, at)
+    at += view.byteLength
+  }
+  return out
+}
+
 /**
  * Cuts a pulled stream into parts, one part per call: `Option.none()` when the stream is done. Not safe for
  * concurrent calls.
+ *
+ * The bytes of a part are held as views of the chunks until the part is full; only then is a part buffer taken
+ * (a recycled one, or a new one) and filled. A stream shorter than a part (most small objects) so never allocates
+ * a part-sized buffer: its one part is its chunk itself, or a copy of exactly its length. Allocating 8 MiB per small
+ * streamed put, as this did before, made such puts 2.6x slower than a put of the same bytes.
  */
 const partReader = <E>(
   pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>,
@@ -51,17 +67,23 @@ const partReader = <E>(
   let index = 0
   let offset = 0
   let ended = false
-  let part: Uint8Array | undefined
-  let filled = 0
+  let pending: Array<Uint8Array> = []
+  let pendingBytes = 0
   const free: Array<Uint8Array> = []
-  const end: Effect.Effect<Uint8Array, Option.Option<E>> = Effect.suspend(() => {
-    if (part === undefined) return Effect.fail(Option.none())
-    const last = part.subarray(0, filled)
-    owners.set(last, { free, buffer: part })
-    part = undefined
-    filled = 0
-    return Effect.succeed(last)
-  })
+  const takePending = (): Uint8Array => {
+    const views = pending
+    const total = pendingBytes
+    pending = []
+    pendingBytes = 0
+    if (views.length === 1) return views[0]!
+    if (total < size) return gather(views, new Uint8Array(total))
+    const buffer = free.pop() ?? allocate(size)
+    owners.set(buffer, { free, buffer })
+    return gather(views, buffer)
+  }
+  const end: Effect.Effect<Uint8Array, Option.Option<E>> = Effect.suspend(() =>
+    pendingBytes === 0 ? Effect.fail(Option.none()) : Effect.succeed(takePending())
+  )
   const next: Effect.Effect<Uint8Array, Option.Option<E>> = Effect.suspend(() => {
     while (index < chunks.length) {
       const chunk = chunks[index]!
@@ -72,22 +94,11 @@ const partReader = <E>(
         offset = 0
         continue
       }
-      if (part === undefined && available >= size) {
-        offset += size
-        return Effect.succeed(chunk.subarray(offset - size, offset))
-      }
-      if (part === undefined) part = free.pop() ?? allocate(size)
-      const n = Math.min(available, size - filled)
-      part.set(n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled)
-      filled += n
+      const n = Math.min(available, size - pendingBytes)
+      pending.push(n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n))
+      pendingBytes += n
       offset += n
-      if (filled === size) {
-        const full = part
-        owners.set(full, { free, buffer: full })
-        part = undefined
-        filled = 0
-        return Effect.succeed(full)
-      }
+      if (pendingBytes === size) return Effect.succeed(takePending())
     }
     if (ended) return end
     return Effect.matchEffect(pull, {
