@@ -1,7 +1,8 @@
 // Transfers, readers and `obstore cp` on the local Ceph RADOS Gateway, side by side with the AWS SDK doing the same
 // job. Run with `npm run bench -- transfer` (sizes: `--size-mib 1024 --reader-mib 256 --files 1000` for the rows of
-// issue 13; the defaults are smaller while the machine is shared). Each row runs in a child process of its own, so
-// its peak RSS (sampled every 20 ms) is its own.
+// issue 13; the defaults are smaller while the machine is shared; `--rounds 3` for medians, `--only s3->local` for the pairs whose name has that). Each row runs in a child
+// process of its own, so its peak RSS (sampled every 20 ms) is its own; "job's own" is the peak less the RSS the
+// child had when the job started (node, tsx's loader and the modules imported).
 //
 //   transfer S3 -> Local   Transfer.transfer of one object vs GetObject piped into fs.createWriteStream
 //   transfer Local -> S3   Transfer.transfer vs @aws-sdk/lib-storage Upload of fs.createReadStream (8 MiB x 4)
@@ -52,6 +53,8 @@ const flag = (name: string, fallback: number) => {
 interface Result {
   readonly seconds: number
   readonly peakRss: number
+  /** RSS when the job started, everything imported: tsx's loader and the modules, the same for every row. */
+  readonly baseRss: number
   readonly extra?: Record<string, number>
 }
 
@@ -145,14 +148,15 @@ const reads = (viaReader: boolean) =>
   })))
 
 const child = async (job: string, dir: string) => {
-  let peak = process.memoryUsage().rss
+  const baseRss = process.memoryUsage().rss
+  let peak = baseRss
   const timer = setInterval(() => peak = Math.max(peak, process.memoryUsage().rss), 20)
   const start = performance.now()
   const extra = await jobs[job](dir)
   const seconds = (performance.now() - start) / 1000
   clearInterval(timer)
   peak = Math.max(peak, process.memoryUsage().rss)
-  process.stdout.write(JSON.stringify({ seconds, peakRss: peak, extra: extra ?? undefined }) + "\n")
+  process.stdout.write(JSON.stringify({ seconds, peakRss: peak, baseRss, extra: extra ?? undefined }) + "\n")
   process.exit(0)
 }
 
@@ -188,17 +192,25 @@ const cleanup = () =>
     yield* s3.delete(Chunk.toReadonlyArray(all).map((m) => m.path))
   })))
 
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
 const mb = (bytes: number) => (bytes / MiB).toFixed(0)
 
 export const main = async () => {
   const sizeMiB = flag("size-mib", 64)
   const readerMiB = flag("reader-mib", 32)
   const files = flag("files", 200)
+  const rounds = flag("rounds", 1)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "obstore-bench-transfer-"))
   try {
     await setup(dir, sizeMiB, readerMiB, files)
     console.log(`transfer bench: ${sizeMiB} MiB object, ${readerMiB} MiB reader object, ${files} small files`)
-    console.log("row                    | seconds | MB/s or ops/s | peak RSS MiB | notes")
+    console.log(`${rounds} round(s), the two sides of a pair alternating first; medians`)
+    console.log("row                    | seconds | MB/s or ops/s | peak RSS MiB | job's own MiB | notes")
     const row = (job: string, work: number, unit: string) => {
       const r = run(job, dir)
       const rate = work / r.seconds
@@ -209,13 +221,42 @@ export const main = async () => {
         `${job.padEnd(22)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate.toFixed(1).padStart(8)} ${
           unit.padEnd(4)
         } | ` +
-          `${mb(r.peakRss).padStart(12)} | ${notes}`
+          `${mb(r.peakRss).padStart(12)} | ${mb(r.peakRss - r.baseRss).padStart(13)} | ${notes}`
+      )
+      return { rate, peakRss: r.peakRss }
+    }
+    const pairs = [
+      { a: "obstore s3->local", b: "sdk s3->local", work: (sizeMiB * MiB) / 1e6, unit: "MB/s", target: 1, rss: true },
+      { a: "obstore local->s3", b: "sdk local->s3", work: (sizeMiB * MiB) / 1e6, unit: "MB/s", target: 1, rss: true },
+      { a: "obstore reader", b: "getRange per read", work: READS, unit: "rd/s", target: undefined, rss: false },
+      { a: "obstore cp many", b: "sdk loop many", work: files, unit: "f/s", target: undefined, rss: false }
+    ]
+    const summary: Array<string> = []
+    const only = process.argv.indexOf("--only")
+    for (const pair of pairs) {
+      if (only !== -1 && !pair.a.includes(process.argv[only + 1])) continue
+      const as: Array<{ rate: number; peakRss: number }> = []
+      const bs: Array<number> = []
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 0 ? [pair.a, pair.b] : [pair.b, pair.a]
+        for (const job of order) {
+          const r = row(job, pair.work, pair.unit)
+          if (job === pair.a) as.push(r)
+          else bs.push(r.rate)
+        }
+      }
+      const a = median(as.map((r) => r.rate))
+      const ratio = a / median(bs)
+      const peak = Math.max(...as.map((r) => r.peakRss))
+      const verdict = pair.target === undefined ? "info" : ratio >= pair.target ? "PASS" : "MISS"
+      summary.push(
+        `${pair.a.padEnd(18)} vs ${pair.b.padEnd(18)} ${ratio.toFixed(2)}x  ` +
+          (pair.target === undefined ? "(no target)" : `target >= ${pair.target.toFixed(1)}x: ${verdict}`) +
+          (pair.rss ? `; peak RSS ${mb(peak)} MiB (target < 128 MiB: ${peak < 128 * MiB ? "PASS" : "MISS"})` : "")
       )
     }
-    for (const job of ["obstore s3->local", "sdk s3->local"]) row(job, (sizeMiB * MiB) / 1e6, "MB/s")
-    for (const job of ["obstore local->s3", "sdk local->s3"]) row(job, (sizeMiB * MiB) / 1e6, "MB/s")
-    for (const job of ["obstore reader", "getRange per read"]) row(job, READS, "rd/s")
-    for (const job of ["obstore cp many", "sdk loop many"]) row(job, files, "f/s")
+    console.log("\nratios (obstore / baseline, medians of the rates)")
+    for (const line of summary) console.log(line)
   } finally {
     await cleanup().catch(() => undefined)
     fs.rmSync(dir, { recursive: true, force: true })
