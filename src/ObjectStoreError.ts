@@ -324,7 +324,7 @@ export type PutError =
  * @since 0.1.0
  * @category errors
  */
-export type ListError = InvalidPath | AccessError
+export type ListError = InvalidPath | NotSupported | AccessError
 
 /**
  * @since 0.1.0
@@ -336,7 +336,7 @@ export type CopyError = NotFound | AlreadyExists | InvalidPath | NotSupported | 
  * @since 0.1.0
  * @category errors
  */
-export type DeleteError = InvalidPath | AccessError
+export type DeleteError = InvalidPath | NotSupported | AccessError
 
 /**
  * The error type of a body stream (a `GetResult.stream`): the read can still fail mid-way, or find that the object

@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as ObjectPath from "../../ObjectPath.js"
 import type { ListResult, ObjectMeta } from "../../ObjectStore.js"
+import type { NotSupported } from "../../ObjectStoreError.js"
 import { StoreError } from "../../ObjectStoreError.js"
 import * as Errors from "../cloud/errors.js"
 import type { Context, HttpFailure } from "../cloud/failure.js"
@@ -91,14 +92,10 @@ export const propfind = (dav: WebDav, path: string, depth: "0" | "1" | "infinity
       })
   )
 
-/** The typed error of a failed PROPFIND of a listing (a non-WebDAV server named, as a StoreError). */
+/** The typed error of a failed PROPFIND of a listing (a server that is not WebDAV is NotSupported, named). */
 const listError = (ctx: Context, failure: HttpFailure) =>
   isUnsupportedStatus(failure.status)
-    ? new StoreError({
-      ...ctx,
-      description: notWebDav(ctx, "PROPFIND", failure, "listing").description,
-      cause: failure
-    })
+    ? notWebDav(ctx, "PROPFIND", failure, "listing")
     : Errors.toError(errorDialect, ctx, failure)
 
 /** What a path names on the server: an object, a collection, or nothing. Failures are left raw. */
@@ -147,7 +144,7 @@ const objectsOf = (ctx: Context, resources: ReadonlyArray<Resource>, keep: (path
   return objects.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 }
 
-type ListFailure = StoreError | Errors.AccessError
+type ListFailure = NotSupported | StoreError | Errors.AccessError
 
 /** Depth: 1 of a collection; a missing one is empty. */
 const children = (dav: WebDav, dir: string, ctx: Context) =>

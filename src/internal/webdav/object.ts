@@ -137,14 +137,9 @@ export const putBytes = (dav: WebDav, path: string, body: Uint8Array, ctx: Conte
  */
 export const deleteObject = (dav: WebDav, path: string): Effect.Effect<void, DeleteError> => {
   const ctx = { store: STORE, method: "delete", path }
-  const asStoreError = (failure: HttpFailure, request: string) => {
-    const error = accessError(ctx, failure, request, "delete")
-    return error._tag === "NotSupported"
-      ? new StoreError({ ...ctx, description: error.description, cause: error })
-      : error
-  }
+  const deleteFailure = (failure: HttpFailure, request: string) => accessError(ctx, failure, request, "delete")
   return Effect.flatMap(
-    Effect.catchIf(resourceType(dav, path, ctx), isFailure, (f) => Effect.fail(asStoreError(f, "PROPFIND"))),
+    Effect.catchIf(resourceType(dav, path, ctx), isFailure, (f) => Effect.fail(deleteFailure(f, "PROPFIND"))),
     (type) =>
       type !== "object" ? Effect.void : retryLocked(
         dav,
@@ -155,7 +150,7 @@ export const deleteObject = (dav: WebDav, path: string): Effect.Effect<void, Del
         )
       ).pipe(
         Effect.catchIf(isFailure, (failure) =>
-          failure.status === 404 ? Effect.void : Effect.fail(asStoreError(failure, "DELETE")))
+          failure.status === 404 ? Effect.void : Effect.fail(deleteFailure(failure, "DELETE")))
       )
   )
 }
