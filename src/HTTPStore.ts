@@ -1,14 +1,17 @@
 /**
  * Any WebDAV server (rclone, nginx's dav module, Apache mod_dav, Nextcloud, ...) as an object store, and read-only
- * access to plain HTTP servers: GET, HEAD and ranges work anywhere; list, put, copy and rename need WebDAV and fail
- * with `NotSupported` (for listings, a `StoreError` naming it) on a server that does not do it.
+ * access to plain HTTP servers: GET, HEAD and ranges work anywhere; list, put, copy, rename and delete need WebDAV
+ * and fail with `NotSupported`, naming what the server answered, on a server that does not do it.
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { ClientConfig, type ClientOptions } from "./ClientConfig.js"
@@ -17,7 +20,7 @@ import * as PlatformTransport from "./internal/http/platform.js"
 import * as Undici from "./internal/http/undici.js"
 import * as WebDav from "./internal/webdav/store.js"
 import * as ObjectStore from "./ObjectStore.js"
-import type { InvalidConfig, InvalidPath } from "./ObjectStoreError.js"
+import { InvalidConfig, type InvalidPath } from "./ObjectStoreError.js"
 import { RetryConfig, type RetryOptions } from "./RetryConfig.js"
 
 const STORE = "HTTPStore"
@@ -176,6 +179,58 @@ export const layerWithHttpClient = (
   options: HTTPOptions
 ): Layer.Layer<ObjectStore.ObjectStore | HTTPStore, InvalidConfig | InvalidPath, HttpClient.HttpClient> =>
   layerFrom(build(options, PlatformTransport.make))
+
+/**
+ * Provides `ObjectStore` and `HTTPStore` from the environment (see `fromEnv`); `overrides` win over it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  overrides: Partial<HTTPOptions> = {}
+): Layer.Layer<ObjectStore.ObjectStore | HTTPStore, InvalidConfig | InvalidPath> =>
+  layerFrom(Effect.flatMap(fromEnv(overrides), (options) => build(options, Undici.make)))
+
+/**
+ * The options `layerConfig` reads from the environment (through `Config`, so a ConfigProvider can stand in):
+ * `HTTP_URL` (the server's base collection), `HTTP_BEARER_TOKEN` (sent as `authorization: Bearer ...`, held
+ * `Redacted`) and `HTTP_ALLOW_HTTP` (`true` for an `http://` URL).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEnv = (overrides: Partial<HTTPOptions> = {}): Effect.Effect<HTTPOptions, InvalidConfig> =>
+  Effect.gen(function*() {
+    const env = yield* Config.all({
+      url: Config.option(Config.string("HTTP_URL")),
+      token: Config.option(Config.redacted("HTTP_BEARER_TOKEN")),
+      allowHttp: Config.option(Config.boolean("HTTP_ALLOW_HTTP"))
+    }).pipe(
+      Effect.mapError((error) =>
+        new InvalidConfig({ store: STORE, method: "layerConfig", description: String(error), cause: error })
+      )
+    )
+    const url = overrides.url ?? Option.getOrUndefined(env.url)
+    if (url === undefined) {
+      return yield* Effect.fail(
+        new InvalidConfig({
+          store: STORE,
+          method: "layerConfig",
+          field: "url",
+          description: "no url: set HTTP_URL or pass { url }"
+        })
+      )
+    }
+    const headers = Option.match(env.token, {
+      onNone: () => overrides.headers,
+      onSome: (token) => ({ authorization: `Bearer ${Redacted.value(token)}`, ...overrides.headers })
+    })
+    const client = Option.match(env.allowHttp, {
+      onNone: () => overrides.client,
+      onSome: (allowHttp) => ({ allowHttp, ...overrides.client })
+    })
+    return { ...overrides, url, headers, client }
+  })
 
 export {
   /**

@@ -3,7 +3,7 @@
  * do, then what is particular to WebDAV (collections made on demand, Overwrite, PROPFIND bodies, secrets).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Redacted, Stream } from "effect"
+import { ConfigProvider, Context, Effect, Either, Layer, Redacted, Stream } from "effect"
 import * as HTTPStore from "effect-obstore/HTTPStore"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import { randomUUID } from "node:crypto"
@@ -257,5 +257,51 @@ describe("HTTPStore on a server that refuses Depth: infinity", () => {
         "a/y/z"
       ])
       assert.strictEqual(proxy.depths.filter((d) => d === "infinity").length, 1, "infinity was asked once")
+    }).pipe(Effect.scoped))
+})
+
+describe("HTTPStore.layerConfig", () => {
+  const fromMap = (entries: ReadonlyArray<readonly [string, string]>) =>
+    Layer.setConfigProvider(ConfigProvider.fromMap(new Map(entries)))
+
+  it.live("reads HTTP_URL and HTTP_ALLOW_HTTP; overrides win", () =>
+    Effect.gen(function*() {
+      yield* ObjectStore.put("from-env.txt", "env")
+      assert.strictEqual(yield* Effect.flatMap(ObjectStore.get("from-env.txt"), (r) => r.text), "env")
+      const onDisk = fs.readFileSync(path.join(webdav.root, run, "env", "from-env.txt"), "utf8")
+      assert.strictEqual(onDisk, "env")
+    }).pipe(
+      Effect.provide(
+        HTTPStore.layerConfig({ prefix: `${run}/env` }).pipe(
+          Layer.provide(fromMap([["HTTP_URL", webdav.url], ["HTTP_ALLOW_HTTP", "true"]]))
+        )
+      )
+    ))
+
+  it.live("without HTTP_URL it is InvalidConfig naming the url; HTTP_BEARER_TOKEN is sent, never shown", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.flip(Layer.build(HTTPStore.layerConfig().pipe(Layer.provide(fromMap([])))))
+      assert.strictEqual(missing._tag, "InvalidConfig")
+      assert.include(missing.message, "HTTP_URL")
+      const seen: Array<string | undefined> = []
+      const server = http.createServer((req, res) => {
+        seen.push(req.headers.authorization)
+        res.writeHead(200, { "content-length": "0", "last-modified": new Date(0).toUTCString() }).end()
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      )
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      const context = yield* Layer.build(
+        HTTPStore.layerConfig().pipe(
+          Layer.provide(fromMap([["HTTP_URL", url], ["HTTP_ALLOW_HTTP", "true"], ["HTTP_BEARER_TOKEN", "s3cr3t-tok"]]))
+        )
+      )
+      const service = Context.get(context, HTTPStore.HTTPStore)
+      yield* service.store.head("x")
+      assert.deepStrictEqual(seen, ["Bearer s3cr3t-tok"])
+      assert.notInclude(JSON.stringify(service.config), "s3cr3t-tok")
+      assert.notInclude(String(service.config), "s3cr3t-tok")
     }).pipe(Effect.scoped))
 })
