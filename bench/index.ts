@@ -10,9 +10,11 @@ const benches: Record<string, () => Promise<unknown>> = {
   transfer: () => import("./transfer.js").then((m) => m.main())
 }
 
-// Words are benchmark names; flags (and the numbers after them, e.g. `--ops 500`) are for the benchmarks.
+// Words are benchmark names; flags and their values (`--ops 500`, `--only s3->local`) are for the benchmarks.
+const VALUE_FLAGS = new Set(["--only"])
 const names = process.argv.slice(2).filter((a, i, all) =>
-  !a.startsWith("-") && !(i > 0 && all[i - 1].startsWith("--") && !Number.isNaN(Number(a)))
+  !a.startsWith("-") &&
+  !(i > 0 && all[i - 1].startsWith("--") && (!Number.isNaN(Number(a)) || VALUE_FLAGS.has(all[i - 1])))
 )
 const selected = names.length === 0 ? Object.keys(benches) : names
 for (const name of selected) {

@@ -11,6 +11,7 @@ import { InvalidConfig, NotModified, PreconditionFailed, StoreError, withContext
 import { Retryable } from "../http/retry.js"
 import type { Response, TransportError } from "../http/transport.js"
 import { header } from "../http/transport.js"
+import * as Internal from "../objectStore.js"
 import { sliceBody } from "./body.js"
 import type { ErrorDialect } from "./errors.js"
 import * as Errors from "./errors.js"
@@ -109,13 +110,8 @@ const eager = (
       const description = `the body has ${data.byteLength} bytes, the response announced ${expected}`
       return Effect.fail(new Retryable(new StoreError({ ...ctx, description })))
     }
-    return Effect.succeed(ObjectStore.makeGetResult({
-      meta: result.meta,
-      range,
-      attributes: result.attributes,
-      stream: Stream.succeed(data),
-      bytes: Effect.succeed(data)
-    }))
+    // The stream is built only if the caller asks for it (most read `bytes` or `text`).
+    return Effect.succeed(Internal.unsafeGetResult(result.meta, range, result.attributes, Effect.succeed(data)))
   })
 }
 
