@@ -8,7 +8,7 @@ import * as ObjectStore from "../../ObjectStore.js"
 import { NotFound, NotSupported, PreconditionFailed, StoreError } from "../../ObjectStoreError.js"
 import type { GetError, HeadError, PermissionDenied } from "../../ObjectStoreError.js"
 import { checkPreconditions } from "../preconditions.js"
-import { bufferLimit } from "./buffers.js"
+import { bufferLimit, CHUNK_SIZE } from "./buffers.js"
 import { type Context, context } from "./errors.js"
 import { eTagOf, metaOf } from "./eTag.js"
 import { openRead } from "./open.js"
@@ -78,17 +78,18 @@ export const get = (
     // The file is opened only when the body is read, and checked to be the one `meta` describes.
     const eTag = eTagOf(stats)
     const open = openChecked(root, ctx, real, eTag)
-    return ObjectStore.makeGetResult({
-      meta,
-      range,
-      stream: Stream.unwrapScoped(Effect.map(open, (handle) => rangeStream(ctx, handle, range))),
-      bytes: Effect.suspend(() => {
-        const tooBig = bufferLimit(ctx, range)
-        return tooBig === undefined
-          ? Effect.scoped(Effect.flatMap(open, (handle) => readRange(ctx, handle, range)))
-          : Effect.fail(new StoreError(tooBig))
-      })
+    const bytes = Effect.suspend(() => {
+      const tooBig = bufferLimit(ctx, range)
+      return tooBig === undefined
+        ? Effect.scoped(Effect.flatMap(open, (handle) => readRange(ctx, handle, range)))
+        : Effect.fail(new StoreError(tooBig))
     })
+    // A range of one chunk or less is one read: streaming it as `bytes` skips the scoped stream's machinery, which
+    // cost a small file three times its read (800 against 2,400 files/s).
+    const stream = range.end - range.start <= CHUNK_SIZE
+      ? Stream.fromEffect(bytes)
+      : Stream.unwrapScoped(Effect.map(open, (handle) => rangeStream(ctx, handle, range)))
+    return ObjectStore.makeGetResult({ meta, range, stream, bytes })
   })
 }
 
