@@ -33,6 +33,8 @@
  *   `ServiceUnavailable`); the request is not forwarded (its body is drained first), or with `forward: true` it
  *   reaches the server first and took effect when the error comes back.
  * - `slowDown`: 503 with an S3 `SlowDown` error body. Not forwarded.
+ * - `reply` (`{ status, code, message }`, rules only): that status with an S3 error body of that code and message, as
+ *   S3 answers what RGW does not (a copy source over 5 GiB). Not forwarded, not counted.
  * - `status429` (`retryAfter` seconds, default 1): 429 `TooManyRequests` with `Retry-After`. Not forwarded.
  * - `errorIn200` (`forward`, default false): 200 whose body is an S3 `<Error><Code>InternalError</Code>`, as S3 can
  *   answer CopyObject and CompleteMultipartUpload; with `forward: true` the request reaches the server first and only
@@ -138,6 +140,7 @@ export type FaultSpec =
   | { readonly kind: "errorIn200"; readonly forward?: boolean }
   | { readonly kind: "truncateBody" | "truncateBodyWrongLength"; readonly afterBytes?: number }
   | { readonly kind: "stall"; readonly ms?: number; readonly afterBytes?: number }
+  | { readonly kind: "reply"; readonly status: number; readonly code: string; readonly message: string }
   | {
     readonly kind: "rewriteHeaders"
     readonly rewrite: (headers: IncomingHttpHeaders, request: RequestInfo) => OutgoingHttpHeaders
@@ -503,6 +506,10 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
           r.once("end", send)
         })
       }
+      case "reply":
+        return drained(req, () => {
+          reply(res, spec.status, {}, xmlError(spec.code, spec.message))
+        })
       case "slowDown":
         return drained(req, () => {
           count("slowDown")
@@ -671,7 +678,10 @@ export const startFaultProxy = async (target: string, options: FaultProxyOptions
     requests++
     const info = infoOf(req)
     const { before, random: randomPick, spec } = choose(info)
-    seen.push({ ...info, fault: spec === undefined || spec.kind === "none" ? undefined : spec.kind })
+    seen.push({
+      ...info,
+      fault: spec === undefined || spec.kind === "none" || spec.kind === "reply" ? undefined : spec.kind
+    })
     if (seen.length > MAX_SEEN) seen = seen.slice(seen.length - MAX_SEEN / 2)
     const go = () => {
       if (closed) return kill(req)

@@ -55,6 +55,10 @@ const credentialsOf = (config: S3Config) =>
 
 /** A copier into the bucket of `config`, with connections closed with the scope. */
 export const make = (config: S3Config): Effect.Effect<CrossCopy, never, Scope.Scope> =>
+  Effect.map(clientFor(config), (s3) => (sourceBucket, sourceKey, key) => copy(s3, sourceBucket, sourceKey, key))
+
+/** The request client of the bucket of `config`, built as the store builds its own, on a pool of its own. */
+export const clientFor = (config: S3Config): Effect.Effect<S3, never, Scope.Scope> =>
   Effect.gen(function*() {
     const endpoint = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`)
     const transport = yield* Undici.make(config.client)
@@ -69,8 +73,7 @@ export const make = (config: S3Config): Effect.Effect<CrossCopy, never, Scope.Sc
       unsignedPayload: config.unsignedPayload,
       extraHeaders: config.requestPayer ? { "x-amz-request-payer": "requester" } : {}
     })
-    const s3: S3 = { client, config }
-    return (sourceBucket, sourceKey, key) => copy(s3, sourceBucket, sourceKey, key)
+    return { client, config }
   })
 
 const copy = (s3: S3, sourceBucket: string, sourceKey: string, key: string) => {

@@ -7,8 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import type { PutMode, PutResult } from "../../ObjectStore.js"
-import type { AlreadyExists, PermissionDenied, PreconditionFailed, Unauthenticated } from "../../ObjectStoreError.js"
-import { StoreError } from "../../ObjectStoreError.js"
+import type { PermissionDenied, Unauthenticated } from "../../ObjectStoreError.js"
+import { AlreadyExists, PreconditionFailed, StoreError } from "../../ObjectStoreError.js"
 import { boundedText } from "../cloud/body.js"
 import * as Errors from "../cloud/errors.js"
 import { mapFailure } from "../cloud/failure.js"
@@ -325,6 +325,48 @@ const completeChecked = (
           : Effect.fail(lost))
   )
 
+const unquoted = (eTag: string | undefined) => eTag?.replace(/^(W\/)?"|"$/g, "")
+
+/**
+ * The conditions of a put checked with a HEAD before completing. The conditional headers go on the complete call
+ * too (S3 evaluates them there, atomically), but servers that ignore them there (Ceph RGW 16 does) would otherwise
+ * let a `create` overwrite an object, or an update of a stale ETag win: the check leaves only the race between it
+ * and the complete.
+ */
+const precheck = (
+  s3: S3,
+  path: string,
+  conditional: Record<string, string>
+): Effect.Effect<void, WriteError> => {
+  const ifNoneMatch = conditional["if-none-match"]
+  const ifMatch = conditional["if-match"]
+  if (ifNoneMatch === undefined && ifMatch === undefined) return Effect.void
+  const ctx = { store: STORE, method: "put", path }
+  return Effect.flatMap(Effect.either(Get.head(s3.client.getClient, path)), (head): Effect.Effect<void, WriteError> => {
+    if (Either.isLeft(head) && head.left._tag !== "NotFound") {
+      const e = head.left
+      return Effect.fail(
+        e._tag === "PermissionDenied" || e._tag === "Unauthenticated" || e._tag === "StoreError"
+          ? e
+          : new StoreError({ ...ctx, description: e.message })
+      )
+    }
+    if (ifNoneMatch !== undefined && Either.isRight(head)) {
+      return Effect.fail(new AlreadyExists({ ...ctx, description: "the object exists (checked before completing)" }))
+    }
+    if (ifMatch !== undefined) {
+      const current = Either.isRight(head) ? unquoted(head.right.eTag) : undefined
+      if (current !== unquoted(ifMatch)) {
+        const description = current === undefined
+          ? "the object does not exist (checked before completing)"
+          : `the object's ETag is "${current}", not the expected "${unquoted(ifMatch)}" (checked before completing)`
+        return Effect.fail(new PreconditionFailed({ ...ctx, description }))
+      }
+    }
+    return Effect.void
+  })
+}
+
 /**
  * A multipart upload of `path` for the shared driver. The conditional headers of a put go on the complete call,
  * the others on the create call.
@@ -345,7 +387,7 @@ export const upload = (
     // Before completing: our upload's own listing is what tells the strays by.
     complete: (started, eTags) =>
       Effect.zipRight(
-        abortStrays(s3, path, started),
+        Effect.zipRight(precheck(s3, path, conditional), abortStrays(s3, path, started)),
         Effect.map(
           completeChecked(s3, path, started.uploadId, eTags, conditional, mode),
           (result) =>

@@ -10,6 +10,7 @@ import type { S3Store } from "../../S3Store.js"
 import { S3Config } from "../../S3Store.js"
 import type * as Signer from "../../Signer.js"
 import * as Credentials from "../aws/credentials.js"
+import { HttpFailure } from "../cloud/failure.js"
 import * as Get from "../cloud/get.js"
 import * as Headers from "../cloud/headers.js"
 import * as List from "../cloud/list.js"
@@ -20,6 +21,7 @@ import { encodeS3Key } from "../signing/sigv4.js"
 import type { S3, Target } from "./client.js"
 import * as Client from "./client.js"
 import { PART_LIMITS, STORE } from "./client.js"
+import * as CopyParts from "./copyParts.js"
 import { listMultipartUploads } from "./multipart.js"
 import { copyObject, deleteObject, deleteObjects, listObjectsV2 } from "./object.js"
 import { put } from "./put.js"
@@ -140,7 +142,12 @@ const backend = (s3: S3): ObjectStore.Backend => {
           "copyIfNotExists: \"header\" if yours does"
         return Effect.fail(new NotSupported({ store: STORE, method: "copy", path: from, description }))
       }
-      return copyObject(s3, from, to, options.overwrite)
+      // S3 copies up to 5 GiB in one CopyObject and says so above it: such a copy is made in parts.
+      return Effect.catchIf(
+        copyObject(s3, from, to, options.overwrite),
+        (e) => e.cause instanceof HttpFailure && CopyParts.isTooBig(e.cause),
+        () => CopyParts.copyInParts(s3, from, to, options.overwrite)
+      )
     },
     delete: (path) => deleteObject(s3, path),
     deleteMany: (paths) => {
