@@ -118,7 +118,7 @@ describe("GCSStore through a fault proxy", () => {
       proxy.addRule({ match: (r) => media(r) && r.headers.range !== undefined, fault: "rangeAs200" })
       const bytes = yield* Effect.either(readAll(store, `${dir}/r`))
       if (bytes._tag === "Right") assert.strictEqual(sha(bytes.right), sha(data))
-      else assert.strictEqual(bytes.left._tag, "StoreError")
+      else assert.strictEqual(bytes.left._tag, "StoreError", bytes.left.message)
     }))
 
   it.scopedLive("an unreadable answer (200 with a non-JSON body) to a list or an overwrite is retried", () =>

@@ -9,8 +9,9 @@ import * as Stream from "effect/Stream"
 import * as ObjectPath from "../../ObjectPath.js"
 import type { ObjectMeta } from "../../ObjectStore.js"
 import { NotSupported } from "../../ObjectStoreError.js"
+import * as Transfer from "../../Transfer.js"
 import * as NodeStreams from "../io/nodeStreams.js"
-import * as Transfer from "../io/transfer.js"
+import { DEFAULT_CONCURRENCY } from "../io/transfer.js"
 import { open } from "./location.js"
 import { human, progressBar } from "./output.js"
 
@@ -111,7 +112,7 @@ export const sign = Command.make(
 
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
-  Options.withDefault(Transfer.DEFAULT_CONCURRENCY),
+  Options.withDefault(DEFAULT_CONCURRENCY),
   Options.withDescription("objects copied at once")
 )
 const quiet = Options.boolean("quiet").pipe(Options.withAlias("q"), Options.withDescription("print only the summary"))

@@ -1,6 +1,6 @@
 // What the command line prints: one readable line per error with an exit code by the error's tag, sizes, and
 // the progress of `cp` (a bar redrawn in place on a terminal, plain lines otherwise).
-import type { TransferProgress } from "../io/transfer.js"
+import type { TransferProgress } from "../../Transfer.js"
 
 /** Exit codes by error tag: scripts can tell a missing object from a refused credential. */
 export const EXIT_CODES: Readonly<Record<string, number>> = {

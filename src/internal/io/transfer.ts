@@ -9,59 +9,15 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as ObjectPath from "../../ObjectPath.js"
-import type { MultipartOptions, ObjectMeta, ObjectStore, Progress } from "../../ObjectStore.js"
-import type { CopyError, GetError, HeadError, ListError, PutError, StreamError } from "../../ObjectStoreError.js"
+import type { ObjectMeta, ObjectStore, Progress } from "../../ObjectStore.js"
 import type { S3Config } from "../../S3Store.js"
+import type { Action, Endpoint, Item, Summary, TransferError, TransferOptions } from "../../Transfer.js"
 
 /** A store's S3 service (`S3Store` tag): its config tells whether two buckets can copy on the server. */
 export interface S3Side {
   readonly config: S3Config
   readonly store: ObjectStore.Service
 }
-
-export interface Endpoint {
-  readonly store: ObjectStore.Service | S3Side
-  readonly path: string
-}
-
-export type Action = "transferred" | "copied" | "skipped"
-
-export interface Item {
-  readonly from: string
-  readonly to: string
-  readonly size: number
-  readonly action: Action
-}
-
-export interface TransferProgress extends Progress {
-  readonly objects: number
-  readonly totalObjects: number
-  /** The object whose bytes were just counted. */
-  readonly path: string
-}
-
-export interface TransferOptions {
-  readonly recursive?: boolean | undefined
-  readonly concurrency?: number | undefined
-  readonly multipart?: MultipartOptions | undefined
-  readonly skipIdentical?: boolean | undefined
-  readonly attributes?: boolean | undefined
-  readonly serverSideCopy?: boolean | undefined
-  readonly retries?: number | undefined
-  readonly onProgress?: ((progress: TransferProgress) => void) | undefined
-  readonly onObject?: ((item: Item) => void) | undefined
-}
-
-export interface Summary {
-  readonly objects: number
-  readonly transferred: number
-  readonly copied: number
-  readonly skipped: number
-  readonly bytes: number
-  readonly items: ReadonlyArray<Item>
-}
-
-export type TransferError = GetError | HeadError | ListError | PutError | CopyError | StreamError
 
 export const DEFAULT_CONCURRENCY = 8
 /** Objects up to this size are read whole and put in one request; bigger ones are streamed in parts. */
