@@ -49,6 +49,9 @@ describe("ETag lists", () => {
     assert.isFalse(matches(["\"a\"", "W/\"b\""], "\"b\"", true))
     assert.isTrue(matches(["\"a\"", "W/\"b\""], "\"b\"", false))
     assert.isFalse(matches(["\"a\"", "\"b\""], "W/\"b\"", true))
+    // A bare token is the tag it names, even one beginning with W/ (a GCS emulator ETag can): strong, and itself.
+    assert.isTrue(matches(["W/b+c"], "W/b+c", true))
+    assert.isFalse(matches(["W/b+c"], "b+c", false))
     assert.isFalse(matches(["\"a\""], undefined, false))
     assert.isTrue(matches("*", undefined, true))
   })

@@ -47,9 +47,12 @@ export const parseETags = (value: string): ETagCondition => {
   return tags
 }
 
-/** The opaque tag without its weakness marker and quotes, and whether it is weak. */
+/**
+ * The opaque tag without its weakness marker and quotes, and whether it is weak. Only `W/` before a quote marks a
+ * weak tag (RFC 9110 8.8.3): a bare token may itself begin with `W/` (the GCS emulator's base64 ETags do, 1 in 4096).
+ */
 const opaque = (tag: string): { readonly weak: boolean; readonly value: string } => {
-  const weak = tag.startsWith("W/")
+  const weak = tag.startsWith("W/\"")
   const rest = weak ? tag.slice(2) : tag
   return { weak, value: rest.length >= 2 && rest.startsWith("\"") && rest.endsWith("\"") ? rest.slice(1, -1) : rest }
 }
