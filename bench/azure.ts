@@ -21,6 +21,7 @@ import { Pool } from "undici"
 import * as AzureStore from "../src/AzureStore.js"
 import { API_VERSION, makeSigner } from "../src/internal/azure/sharedKey.js"
 import type { ObjectStore } from "../src/ObjectStore.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 
 const ACCOUNT = "devstoreaccount1"
 const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -42,7 +43,7 @@ const PART_CONCURRENCY = 4
 const LIST_KEYS = quick ? 1_000 : 5_000
 
 const thisFile = fileURLToPath(import.meta.url)
-const root = path.dirname(path.dirname(thisFile))
+const root = repoRoot(import.meta.url)
 const PREFIX = `bench-azure/${Date.now()}-${process.pid}`
 const smallKey = (i: number) => `${PREFIX}/small/k-${String(i % SMALL_KEYS).padStart(5, "0")}`
 const BIG_GET_KEY = `${PREFIX}/big/get.bin`

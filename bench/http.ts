@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import * as HTTPStore from "../src/HTTPStore.js"
 import type { ObjectStore } from "../src/ObjectStore.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 
 const URL_BASE = "http://127.0.0.1:47481"
 
@@ -29,7 +30,7 @@ const CONCURRENCY = 16
 const BIG_MiB = quick ? 16 : 64
 const TARGET_CPU_RATIO = 1.3
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+const root = repoRoot(import.meta.url)
 const PREFIX = `bench-http-${Date.now()}-${process.pid}`
 const smallKey = (i: number) => `small/k-${String(i % SMALL_KEYS).padStart(5, "0")}`
 const BIG_KEY = "big.bin"

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url"
 import * as LocalStore from "../src/LocalStore.js"
 import * as MemoryStore from "../src/MemoryStore.js"
 import * as ObjectStore from "../src/ObjectStore.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 
 const MiB = 1024 * 1024
 const ROUNDS = 5
@@ -342,7 +343,7 @@ const peakRss = async (dir: string): Promise<Row> => {
   })
   const report = await new Promise<RssReport>((resolve, reject) => {
     const child = spawn(process.execPath, [bundle, "--rss-child", dir], {
-      cwd: path.dirname(path.dirname(thisFile)),
+      cwd: repoRoot(import.meta.url),
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import type { ObjectStore } from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 import { rawMultipartPut } from "./rawMultipart.js"
 import { ACCESS_KEY, query, REGION, SECRET_KEY, sign } from "./rawSigV4.js"
 
@@ -43,7 +44,7 @@ const PART_CONCURRENCY = 4
 const LIST_KEYS = quick ? 1_000 : 5_000
 
 const thisFile = fileURLToPath(import.meta.url)
-const root = path.dirname(path.dirname(thisFile))
+const root = repoRoot(import.meta.url)
 const PREFIX = `bench-s3/${Date.now()}-${process.pid}`
 const smallKey = (i: number) => `${PREFIX}/small/k-${String(i % SMALL_KEYS).padStart(5, "0")}`
 const BIG_GET_KEY = `${PREFIX}/big/get.bin`

@@ -20,6 +20,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as ObjectStore from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 import { s3 } from "../test/support/servers.js"
 
 const arg = (name: string, fallback: number) => {
@@ -28,7 +29,7 @@ const arg = (name: string, fallback: number) => {
 }
 
 const MiB = 1024 * 1024
-const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../scripts")
+const scripts = path.join(repoRoot(import.meta.url), "scripts")
 
 // Deterministic contents: object `seed` of `size` bytes, so a read of any range can be checked without keeping it.
 const contentOf = (seed: number, size: number): Uint8Array => {
@@ -93,8 +94,14 @@ export const main = async (): Promise<void> => {
     execFileSync("bash", [path.join(scripts, "s3-rgw.sh"), "start"], { stdio: "inherit" })
   }
   const here = path.dirname(fileURLToPath(import.meta.url))
-  const child = fork(path.join(here, "soakProxy.ts"), [s3.endpoint, String(RATE), "7", "4000"], {
-    execArgv: ["--import", "tsx"],
+  const child = fork(path.join(here, `soakProxy${path.extname(fileURLToPath(import.meta.url))}`), [
+    s3.endpoint,
+    String(RATE),
+    "7",
+    "4000"
+  ], {
+    // The parent's own flags: `--import tsx` when it runs from sources, none when compiled.
+    execArgv: process.execArgv,
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })
   const ask = <A>(message: string) =>

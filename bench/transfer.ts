@@ -165,7 +165,7 @@ const child = async (job: string, dir: string) => {
 const self = fileURLToPath(import.meta.url)
 
 const run = (job: string, dir: string): Result => {
-  const out = spawnSync(process.execPath, ["--import", "tsx", self, "--child", job, dir], { encoding: "utf8" })
+  const out = spawnSync(process.execPath, [...process.execArgv, self, "--child", job, dir], { encoding: "utf8" })
   if (out.status !== 0) throw new Error(`${job} failed: ${out.stderr}`)
   return JSON.parse(out.stdout.trim().split("\n").at(-1)!) as Result
 }

@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import type { ObjectStore } from "../src/ObjectStore.js"
 import * as S3Store from "../src/S3Store.js"
+import { repoRoot } from "../test/support/repoRoot.js"
 import { rawMultipartPut } from "./rawMultipart.js"
 import { ACCESS_KEY, REGION, SECRET_KEY, sign, UNSIGNED } from "./rawSigV4.js"
 
@@ -48,7 +49,8 @@ const PART_CONCURRENCY = 4
 const RSS_MiB = quick ? 256 : 1024
 
 const thisFile = fileURLToPath(import.meta.url)
-const root = path.dirname(path.dirname(thisFile))
+// A function: this module also runs bundled into a temporary directory (the RSS children), where there is no root.
+const root = () => repoRoot(import.meta.url)
 const PREFIX = `bench-upload/${Date.now()}-${process.pid}`
 
 /** 16 distinct chunks of 1 MiB, cycled: a payload source that costs nothing to produce. */
@@ -213,7 +215,10 @@ const runRssChild = async (bundle: string, chunkKiB: number): Promise<RssReport>
   new Promise<RssReport>((resolve, reject) => {
     const key = `${PREFIX}/rss-${chunkKiB}.bin`
     const args = [bundle, "--rss-child", String(chunkKiB), key, ...(quick ? ["--quick"] : [])]
-    const child = spawn(process.execPath, ["--expose-gc", ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, ["--expose-gc", ...args], {
+      cwd: root(),
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     let out = ""
     child.stdout.on("data", (data) => {
       out += String(data)
@@ -230,10 +235,10 @@ const runRssChild = async (bundle: string, chunkKiB: number): Promise<RssReport>
   })
 
 const ensureRgw = (): void => {
-  const status = spawnSync("bash", ["scripts/s3-rgw.sh", "status"], { cwd: root, stdio: "ignore" })
+  const status = spawnSync("bash", ["scripts/s3-rgw.sh", "status"], { cwd: root(), stdio: "ignore" })
   if (status.status === 0) return
   const start = spawnSync("bash", ["scripts/s3-rgw.sh", "start"], {
-    cwd: root,
+    cwd: root(),
     stdio: ["ignore", "inherit", "inherit"]
   })
   if (start.status !== 0) throw new Error(`scripts/s3-rgw.sh start exited with ${start.status}`)

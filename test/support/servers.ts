@@ -1,7 +1,7 @@
 // Starts the real servers the tests talk to (once per test run, from vitest's globalSetup) and says where they are.
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { repoRoot } from "./repoRoot.js"
 
 export interface S3Server {
   readonly endpoint: string
@@ -38,7 +38,7 @@ export const webdav = {
   root: "/tmp/effect-obstore/webdav/root"
 } as const
 
-const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts")
+const scripts = path.join(repoRoot(import.meta.url), "scripts")
 
 // A first start may install packages (apt, npm), so it gets 15 minutes; status and stop get one.
 const TIMEOUT_MS = { start: 15 * 60_000, stop: 60_000, status: 60_000 } as const
