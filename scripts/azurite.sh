@@ -20,6 +20,8 @@ case "${1:-start}" in
     if [[ -f $PIDFILE ]]; then
       pid=$(cat "$PIDFILE"); kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      # An Azurite left busy after heavy use can ignore SIGTERM; it must not keep the port.
+      kill -9 "$pid" 2>/dev/null || true
       rm -f "$PIDFILE"
     fi
     exit 0 ;;
