@@ -4,7 +4,7 @@
 // Requests go through `Pool.dispatch` with a handler of our own rather than `Pool.request`: `request` builds an
 // AsyncResource, a Node Readable per response and a promise chain to read it, and each of those showed in the profile
 // of a 1 KiB GET. The handler keeps the body chunks itself, so a small body that arrived with its headers is there,
-// whole, when the caller asks for it (no further wait), and a big one is handed to its Stream in batches.
+// whole, when the caller asks for it (no further wait), and a big one is handed to its Stream as it arrives.
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -108,7 +108,6 @@ class Exchange implements Body {
   private used = false
   /** Wakes a consumer waiting for data, the end or a failure. */
   private wake: (() => void) | undefined = undefined
-  private flushing = false
 
   // The caller holds the Response (and so this exchange, its body) for as long as it reads; the callback that
   // resumes its fiber and the request (headers, body bytes) are not needed after the answer, so they are not held.
@@ -199,11 +198,10 @@ class Exchange implements Body {
         this.notify()
         return false
       }
-      // One wake per turn of the event loop, not per chunk: the chunks read in one poll phase go down as one pull.
-      if (this.wake !== undefined && !this.flushing) {
-        this.flushing = true
-        setImmediate(this.flush)
-      }
+      // The consumer is woken at once, not once per turn of the event loop: chunks held until a later phase outlive
+      // young-generation collections, and V8 then frees the socket buffers only with full marking (a 1 GiB download
+      // took 60 mark-compacts and 3x undici's own CPU that way; decisions.md, session 5).
+      this.notify()
       return true
     }
     if (this.mode === "unread" && this.queued >= UNREAD_LIMIT) {
@@ -231,11 +229,6 @@ class Exchange implements Body {
       return
     }
     this.failure ??= { error }
-    this.notify()
-  }
-
-  private readonly flush = () => {
-    this.flushing = false
     this.notify()
   }
 
