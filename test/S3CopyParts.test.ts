@@ -42,7 +42,12 @@ const setup = Effect.gen(function*() {
     Effect.orDie(Effect.map(Layer.build(S3Store.layer(rgwOptions)), Context.get(S3Store.S3Store))),
     (service) => Effect.orDie(service.listMultipartUploads(dir))
   )
-  return { proxy, store: Context.get(context, ObjectStore.ObjectStore), direct, dir, uploads }
+  // The internal client behind the proxy, for calling `copyInParts` with small parts.
+  const config = yield* Schema.decodeUnknown(S3Store.S3Config)({ ...rgwOptions, endpoint: proxy.endpoint }).pipe(
+    Effect.orDie
+  )
+  const client = yield* clientFor(config)
+  return { proxy, store: Context.get(context, ObjectStore.ObjectStore), direct, dir, uploads, client }
 })
 
 describe("S3Store copies in parts", () => {
@@ -76,9 +81,7 @@ describe("S3Store copies in parts", () => {
 
   it.live("several parts, each pinned to the source's ETag; overwrite false is AlreadyExists", () =>
     Effect.gen(function*() {
-      const { direct, dir, proxy, uploads } = yield* setup
-      const config = yield* Schema.decodeUnknown(S3Store.S3Config)({ ...rgwOptions, endpoint: proxy.endpoint })
-      const client = yield* clientFor(config)
+      const { client, direct, dir, proxy, uploads } = yield* setup
       const data = new Uint8Array(randomBytes(12 * MiB + 5))
       yield* direct.put(`${dir}/src.bin`, data)
       const eTag = (yield* direct.head(`${dir}/src.bin`)).eTag
@@ -100,9 +103,7 @@ describe("S3Store copies in parts", () => {
 
   it.live("a missing source is NotFound, a part that fails aborts the upload", () =>
     Effect.gen(function*() {
-      const { direct, dir, proxy, uploads } = yield* setup
-      const config = yield* Schema.decodeUnknown(S3Store.S3Config)({ ...rgwOptions, endpoint: proxy.endpoint })
-      const client = yield* clientFor(config)
+      const { client, direct, dir, proxy, uploads } = yield* setup
       const missing = yield* Effect.flip(copyInParts(client, `${dir}/nope.bin`, `${dir}/dst.bin`, true, 5 * MiB))
       assert.strictEqual(missing._tag, "NotFound")
       yield* direct.put(`${dir}/src.bin`, new Uint8Array(randomBytes(11 * MiB)))
