@@ -1,7 +1,6 @@
 // The implementation behind the `ObjectStore` contract: `make` turns a backend's primitives into the full service
 // (paths and ranges checked before any I/O, derived operations, one span per call, errors labelled with the
 // operation the caller called), and the small helpers every backend shares (GetResult, payloads, ranges).
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -23,6 +22,7 @@ import { InvalidConfig, InvalidRange, withContext } from "../ObjectStoreError.js
 import * as progress from "./io/progress.js"
 import * as checks from "./options.js"
 import * as payloads from "./payload.js"
+import { collect } from "./pull.js"
 import * as ranges from "./ranges.js"
 import { traced } from "./span.js"
 
@@ -51,9 +51,7 @@ class GetResultImpl implements GetResult {
     return this.body ?? Stream.fromEffect(this.whole!)
   }
   get bytes(): Effect.Effect<Uint8Array, StreamError> {
-    return this.whole ?? Stream.runCollect(this.body!).pipe(
-      Effect.map((chunks) => payloads.concat(Chunk.toReadonlyArray(chunks), false))
-    )
+    return this.whole ?? Effect.map(collect(this.body!), (chunks) => payloads.concat(chunks, false))
   }
   get text(): Effect.Effect<string, StreamError> {
     return Effect.map(this.bytes, (b) => decoder.decode(b))

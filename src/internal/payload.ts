@@ -1,12 +1,12 @@
 // Every accepted put payload as one Stream of chunks, plus the cheap paths for payloads already in memory. One-shot
 // payloads (a Node Readable, a web ReadableStream, an async iterator) are claimed when a put runs: one that is
 // already read, locked or destroyed fails with `PayloadError` before any request, instead of being stored empty.
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { PutPayload } from "../ObjectStore.js"
 import { PayloadError } from "../ObjectStoreError.js"
+import { collect } from "./pull.js"
 
 const encoder = new TextEncoder()
 
@@ -119,7 +119,5 @@ export const stream = <E>(payload: PutPayload<E>, where: Where): Stream.Stream<U
 export const bytes = <E>(payload: PutPayload<E>, where: Where): Effect.Effect<Uint8Array, E | PayloadError> => {
   const chunks = inMemory(payload)
   if (chunks !== undefined) return Effect.sync(() => concat(chunks, true))
-  return Stream.runCollect(stream(payload, where)).pipe(
-    Effect.map((chunk) => concat(Chunk.toReadonlyArray(chunk), true))
-  )
+  return Effect.map(collect(stream(payload, where)), (chunks) => concat(chunks, true))
 }

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { StoreError } from "../../ObjectStoreError.js"
 import type { Body, Headers, TransportError } from "../http/transport.js"
 import { header } from "../http/transport.js"
+import { collect } from "../pull.js"
 import type { Context } from "./failure.js"
 
 /** Bytes of an error body that are read (its code and message are at the start); the rest is discarded. */
@@ -137,18 +138,10 @@ export const sliceStream = <E>(
 /** A body seen from byte `skip`, `length` bytes long (see `sliceStream`). */
 export const sliceBody = (body: Body, skip: number, length: number): Body => {
   const stream = sliceStream(body.stream, skip, length)
-  const bytes = Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let total = 0
-    return Effect.as(
-      Stream.runForEach(stream, (chunk) =>
-        Effect.sync(() => {
-          chunks.push(chunk)
-          total += chunk.byteLength
-        })),
-      undefined
-    ).pipe(Effect.map(() => concat(chunks, total, true)))
-  })
+  const bytes = Effect.map(
+    collect(stream),
+    (chunks) => concat(chunks, chunks.reduce((n, chunk) => n + chunk.byteLength, 0), true)
+  )
   return {
     bytes,
     text: Effect.map(bytes, (b) => decoder.decode(b)),

@@ -17,6 +17,7 @@ import type { Query } from "../cloud/request.js"
 import { Retryable, retrying } from "../http/retry.js"
 import type { Response } from "../http/transport.js"
 import { header } from "../http/transport.js"
+import { toAsyncIterable } from "../pull.js"
 import type { Client } from "./client.js"
 import { errorDialect, malformed, STORE } from "./client.js"
 import type { Preconditions, Resource } from "./object.js"
@@ -251,7 +252,7 @@ export const single = <E>(
     (session) =>
       Effect.suspend(() => {
         let payloadError: { readonly error: E } | undefined
-        const body = Stream.toAsyncIterable(
+        const body = toAsyncIterable(
           Stream.tapError(payload, (error) => Effect.sync(() => payloadError = { error }))
         )
         return gcs.executeOnce(

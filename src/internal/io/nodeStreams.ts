@@ -12,6 +12,7 @@ import { Readable, Writable } from "node:stream"
 import type { GetResult, ObjectStore } from "../../ObjectStore.js"
 import type { InvalidConfig } from "../../ObjectStoreError.js"
 import { StoreError } from "../../ObjectStoreError.js"
+import { forEachChunk, toAsyncIterable, toReadableStream as pulledReadableStream } from "../pull.js"
 import * as Writer from "./writer.js"
 
 export type Source<E> = GetResult | Stream.Stream<Uint8Array, E>
@@ -24,10 +25,10 @@ export const streamOf = <E>(source: Source<E>): Stream.Stream<Uint8Array, E> =>
     : (source as GetResult).stream as Stream.Stream<Uint8Array, E>
 
 export const toReadable = <E>(source: Source<E>, options?: { readonly highWaterMark?: number }): Readable =>
-  Readable.from(Stream.toAsyncIterable(streamOf(source)), { objectMode: false, ...options })
+  Readable.from(toAsyncIterable(streamOf(source)), { objectMode: false, ...options })
 
 export const toReadableStream = <E>(source: Source<E>): ReadableStream<Uint8Array> =>
-  Stream.toReadableStream(streamOf(source))
+  pulledReadableStream(streamOf(source))
 
 /** A failure of a Node Writable, as the store errors say it. */
 const writableError = (cause: unknown) =>
@@ -73,7 +74,10 @@ export const writeTo = <E>(
   writable: NodeJS.WritableStream,
   options?: { readonly end?: boolean | undefined }
 ): Effect.Effect<void, E | StoreError> => {
-  const run = Stream.run(streamOf(source), writableSink(writable))
+  const run = forEachChunk(
+    streamOf(source),
+    (chunk) => Effect.forEach(chunk, (bytes) => writeChunk(writable, bytes), { discard: true })
+  )
   return options?.end === false ? run : Effect.zipRight(run, endWritable(writable))
 }
 

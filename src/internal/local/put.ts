@@ -1,11 +1,11 @@
 // put: the payload goes to a temporary file next to the target, which commit.ts then puts in place.
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import type { BigIntStats } from "node:fs"
 import * as ObjectStore from "../../ObjectStore.js"
 import { NotSupported } from "../../ObjectStoreError.js"
 import type { PutError } from "../../ObjectStoreError.js"
 import * as payloads from "../payload.js"
+import { forEachChunk } from "../pull.js"
 import { commit } from "./commit.js"
 import { attempt, context, retryVanished } from "./errors.js"
 import { eTagOf } from "./eTag.js"
@@ -54,7 +54,7 @@ export const put = <E>(
     if (chunks !== undefined) {
       yield* writer.push(chunks)
     } else {
-      yield* Stream.runForEachChunk(payloads.stream(payload, ctx), (chunk) => writer.push(chunk))
+      yield* forEachChunk(payloads.stream(payload, ctx), (chunk) => writer.push(chunk))
     }
     yield* writer.flush
     const stats: BigIntStats = yield* attempt(

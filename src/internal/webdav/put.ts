@@ -13,6 +13,7 @@ import { HttpFailure } from "../cloud/failure.js"
 import * as Get from "../cloud/get.js"
 import * as Multipart from "../cloud/multipart.js"
 import * as payloads from "../payload.js"
+import { toAsyncIterable } from "../pull.js"
 import type { WebDav } from "./client.js"
 import { errorDialect, isUnsupportedStatus, notWebDav, STORE } from "./client.js"
 import { deleteObject, ensureParents, putBytes, transfer } from "./object.js"
@@ -54,7 +55,7 @@ const streamed = <E>(dav: WebDav, path: string, parts: Stream.Stream<Uint8Array,
   Effect.suspend(() => {
     const temp = temporaryFor(path)
     let payloadFailure: { readonly error: E } | undefined
-    const body = Stream.toAsyncIterable(
+    const body = toAsyncIterable(
       Stream.tapError(parts, (error) => Effect.sync(() => void (payloadFailure = { error })))
     )
     const upload = dav.client.sendStream("PUT", dav.client.pathOf(temp), body).pipe(
