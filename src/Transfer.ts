@@ -23,8 +23,9 @@
  *   stopped at, pinned to the ETag); an object that still fails with `StoreError` is tried again whole
  *   (`retries`, default 2), its progress taken back first.
  * - **Server-side copy**: when both sides are `S3Store` services (`S3Store` tag: `yield* S3Store.S3Store`) of the
- *   same endpoint, region and access key, objects up to 5 GiB are copied with CopyObject, also between buckets; the
- *   bytes never pass through this process. Plain `ObjectStore` services are always streamed.
+ *   same endpoint, region and access key, objects are copied on the server, also between buckets: with CopyObject up
+ *   to 5 GiB, in parts (UploadPartCopy, pinned to the source's ETag, with its attributes and tags) above; the bytes
+ *   never pass through this process. Plain `ObjectStore` services are always streamed.
  *
  * @since 0.1.0
  */

@@ -3,13 +3,16 @@
  * the RADOS Gateway. RGW copies big sources in one CopyObject, so S3's refusal is injected by the fault proxy; the
  * parts themselves are copied by RGW. The part math is tested on its own (10,000 parts at most).
  */
+import { CreateBucketCommand, GetObjectTaggingCommand } from "@aws-sdk/client-s3"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Schema, Stream } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { transferWith } from "../src/internal/io/transfer.js"
 import { copyInParts, partRanges } from "../src/internal/s3/copyParts.js"
 import { clientFor } from "../src/internal/s3/crossCopy.js"
+import { rgwSdk } from "./support/awsSdk.js"
 import { FaultProxy } from "./support/faultProxy.js"
 import type { RequestInfo } from "./support/faultProxy.js"
 import { rgwOptions, s3 } from "./support/servers.js"
@@ -20,6 +23,13 @@ const isCopyObject = (r: RequestInfo) =>
   r.method === "PUT" && r.headers["x-amz-copy-source"] !== undefined && !r.query.has("partNumber")
 const isPartCopy = (r: RequestInfo) =>
   r.method === "PUT" && r.headers["x-amz-copy-source"] !== undefined && r.query.has("partNumber")
+const sdk = rgwSdk()
+/** The tags of an object, read by the AWS SDK (an independent client). */
+const tagsOf = (bucket: string, key: string) =>
+  Effect.promise(() => sdk.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).pipe(
+    Effect.map((r) => Object.fromEntries((r.TagSet ?? []).map((t) => [t.Key, t.Value])))
+  )
+const TAGS = { team: "copy parts", "a/b": "x=y&z" }
 const tooBig = {
   kind: "reply",
   status: 400,
@@ -62,12 +72,13 @@ describe("S3Store copies in parts", () => {
     assert.isTrue(ranges.every((r, i) => i === 0 || r[0] === ranges[i - 1][1] + 1), "contiguous")
   })
 
-  it.live("a source S3 calls too big for CopyObject is copied in parts, with its attributes", () =>
+  it.live("a source S3 calls too big for CopyObject is copied in parts, with its attributes and tags", () =>
     Effect.gen(function*() {
       const { direct, dir, proxy, store, uploads } = yield* setup
       const data = new Uint8Array(randomBytes(6 * MiB + 17))
       yield* direct.put(`${dir}/src.bin`, data, {
-        attributes: { contentType: "application/x-test", metadata: { owner: "copy-parts" } }
+        attributes: { contentType: "application/x-test", metadata: { owner: "copy-parts" } },
+        tags: TAGS
       })
       proxy.addRule({ match: isCopyObject, fault: tooBig })
       yield* store.copy(`${dir}/src.bin`, `${dir}/dst.bin`)
@@ -75,8 +86,29 @@ describe("S3Store copies in parts", () => {
       assert.strictEqual(sha(yield* copied.bytes), sha(data))
       assert.strictEqual(copied.attributes.contentType, "application/x-test")
       assert.deepStrictEqual(copied.attributes.metadata, { owner: "copy-parts" })
+      assert.deepStrictEqual(yield* tagsOf(s3.bucket, `${dir}/dst.bin`), TAGS)
+      const create = proxy.seen.find((r) => r.method === "POST" && r.query.has("uploads"))
+      const sent = new URLSearchParams(String(create?.headers["x-amz-tagging"]))
+      assert.deepStrictEqual(Object.fromEntries(sent), TAGS, "tags on the create, in the query form")
       assert.strictEqual(proxy.seen.filter(isPartCopy).length, 1, "one UploadPartCopy of the whole range")
       assert.strictEqual((yield* uploads).length, 0, "no upload left behind")
+    }).pipe(Effect.scoped))
+
+  it.live("a source changed during a copy in parts fails it with StoreError and leaves nothing", () =>
+    Effect.gen(function*() {
+      const { client, direct, dir, proxy, uploads } = yield* setup
+      yield* direct.put(`${dir}/src.bin`, new Uint8Array(randomBytes(11 * MiB)))
+      const changed = new Uint8Array(randomBytes(11 * MiB))
+      proxy.addRule({
+        match: isPartCopy,
+        fault: "none",
+        before: () => Effect.runPromise(Effect.asVoid(direct.put(`${dir}/src.bin`, changed)))
+      })
+      const failed = yield* Effect.flip(copyInParts(client, `${dir}/src.bin`, `${dir}/dst.bin`, true, 5 * MiB))
+      assert.strictEqual(failed._tag, "StoreError")
+      assert.include(failed.message, "the source changed while it was copied")
+      assert.strictEqual((yield* uploads).length, 0, "the upload was aborted")
+      assert.strictEqual(yield* Effect.map(Effect.either(direct.head(`${dir}/dst.bin`)), (e) => e._tag), "Left")
     }).pipe(Effect.scoped))
 
   it.live("several parts, each pinned to the source's ETag; overwrite false is AlreadyExists", () =>
@@ -112,6 +144,130 @@ describe("S3Store copies in parts", () => {
       assert.strictEqual(denied._tag, "PermissionDenied")
       assert.strictEqual((yield* uploads).length, 0, "no upload left behind")
       assert.strictEqual(yield* Effect.map(Effect.either(direct.head(`${dir}/dst.bin`)), (e) => e._tag), "Left")
+    }).pipe(Effect.scoped))
+})
+
+const OTHER_BUCKET = "copy-parts-other"
+/** Copies in parts from this size on in the cross-bucket tests, in parts of this size (S3's: 5 GiB, 512 MiB). */
+const LOWERED = { maxCopySize: 5 * MiB, partSize: 5 * MiB }
+
+/** Two S3Store services behind the proxy: the test bucket (source) and another bucket of the endpoint. */
+const crossSetup = Effect.gen(function*() {
+  const base = yield* setup
+  yield* Effect.promise(() =>
+    sdk.send(new CreateBucketCommand({ Bucket: OTHER_BUCKET })).catch((e: { name?: string }) => {
+      if (e.name !== "BucketAlreadyOwnedByYou" && e.name !== "BucketAlreadyExists") throw e
+    })
+  )
+  const service = (options: S3Store.S3Options) =>
+    Effect.orDie(Effect.map(Layer.build(S3Store.layer(options)), Context.get(S3Store.S3Store)))
+  const source = yield* service({ ...rgwOptions, endpoint: base.proxy.endpoint, prefix: base.dir })
+  const target = yield* service({ ...rgwOptions, endpoint: base.proxy.endpoint, bucket: OTHER_BUCKET })
+  yield* Effect.addFinalizer(() =>
+    Stream.runCollect(target.store.list(base.dir)).pipe(
+      Effect.flatMap((metas) => target.store.delete(Chunk.toReadonlyArray(metas).map((m) => m.path))),
+      Effect.ignore
+    )
+  )
+  const targetUploads = Effect.orDie(target.listMultipartUploads(base.dir))
+  return { ...base, source, target, targetUploads }
+})
+
+describe("Transfer between buckets copies in parts above the CopyObject limit", () => {
+  it.live("bytes, attributes and tags carried; every part names the source bucket and is pinned to its ETag", () =>
+    Effect.gen(function*() {
+      const { direct, dir, proxy, source, target, targetUploads } = yield* crossSetup
+      const data = new Uint8Array(randomBytes(12 * MiB + 5))
+      yield* direct.put(`${dir}/a/big.bin`, data, {
+        attributes: { contentType: "application/x-big", metadata: { owner: "cross" } },
+        tags: TAGS
+      })
+      const eTag = (yield* direct.head(`${dir}/a/big.bin`)).eTag
+      const summary = yield* transferWith(
+        { store: source, path: "a" },
+        { store: target, path: `${dir}/b` },
+        { recursive: true },
+        LOWERED
+      )
+      assert.strictEqual(summary.copied, 1, "copied on the server")
+      assert.strictEqual(summary.transferred, 0, "not streamed through the client")
+      assert.strictEqual(summary.bytes, data.byteLength)
+      assert.strictEqual(proxy.seen.filter(isCopyObject).length, 0, "no CopyObject above the limit")
+      const parts = proxy.seen.filter(isPartCopy)
+      assert.strictEqual(parts.length, 3)
+      assert.isTrue(parts.every((r) => r.headers["x-amz-copy-source"] === `/${s3.bucket}/${dir}/a/big.bin`))
+      assert.isTrue(parts.every((r) => r.headers["x-amz-copy-source-if-match"] === eTag), "pinned to the ETag")
+      assert.isTrue(parts.every((r) => r.path.startsWith(`/${OTHER_BUCKET}/`)), "written to the other bucket")
+      const copied = yield* target.store.get(`${dir}/b/big.bin`)
+      assert.strictEqual(sha(yield* copied.bytes), sha(data))
+      assert.strictEqual(copied.attributes.contentType, "application/x-big")
+      assert.deepStrictEqual(copied.attributes.metadata, { owner: "cross" })
+      assert.deepStrictEqual(yield* tagsOf(OTHER_BUCKET, `${dir}/b/big.bin`), TAGS)
+      assert.strictEqual((yield* targetUploads).length, 0, "no upload left behind")
+    }).pipe(Effect.scoped))
+
+  it.live("a CopyObject S3 calls too big falls back to parts; objects under the limit still take one CopyObject", () =>
+    Effect.gen(function*() {
+      const { direct, dir, proxy, source, target, targetUploads } = yield* crossSetup
+      const data = [new Uint8Array(randomBytes(2 * MiB)), new Uint8Array(randomBytes(3 * MiB))]
+      yield* direct.put(`${dir}/a/one.bin`, data[0], { tags: TAGS })
+      yield* direct.put(`${dir}/a/two.bin`, data[1])
+      proxy.addRule({ match: (r) => isCopyObject(r) && r.path.endsWith("/one.bin"), fault: tooBig })
+      const summary = yield* transferWith(
+        { store: source, path: "a" },
+        { store: target, path: `${dir}/b` },
+        { recursive: true },
+        LOWERED
+      )
+      assert.strictEqual(summary.copied, 2)
+      assert.strictEqual(proxy.seen.filter(isCopyObject).length, 2, "both tried with CopyObject first")
+      assert.deepStrictEqual(proxy.seen.filter(isPartCopy).map((r) => r.path), [`/${OTHER_BUCKET}/${dir}/b/one.bin`])
+      for (const [i, name] of ["one.bin", "two.bin"].entries()) {
+        const bytes = yield* Effect.flatMap(target.store.get(`${dir}/b/${name}`), (r) => r.bytes)
+        assert.strictEqual(sha(bytes), sha(data[i]), name)
+      }
+      assert.deepStrictEqual(yield* tagsOf(OTHER_BUCKET, `${dir}/b/one.bin`), TAGS)
+      assert.strictEqual((yield* targetUploads).length, 0, "no upload left behind")
+    }).pipe(Effect.scoped))
+
+  it.live("a source changed mid-copy fails with PreconditionFailed; no object, no upload left", () =>
+    Effect.gen(function*() {
+      const { direct, dir, proxy, source, target, targetUploads } = yield* crossSetup
+      yield* direct.put(`${dir}/a/big.bin`, new Uint8Array(randomBytes(11 * MiB)))
+      const changed = new Uint8Array(randomBytes(11 * MiB))
+      proxy.addRule({
+        match: isPartCopy,
+        fault: "none",
+        before: () => Effect.runPromise(Effect.asVoid(direct.put(`${dir}/a/big.bin`, changed)))
+      })
+      const failed = yield* Effect.flip(
+        transferWith({ store: source, path: "a/big.bin" }, { store: target, path: `${dir}/b/big.bin` }, {}, LOWERED)
+      )
+      assert.strictEqual(failed._tag, "PreconditionFailed")
+      assert.include(failed.message, "the source changed while it was copied")
+      assert.strictEqual((yield* targetUploads).length, 0, "the upload was aborted")
+      const left = yield* Effect.either(target.store.head(`${dir}/b/big.bin`))
+      assert.strictEqual(left._tag === "Left" ? left.left._tag : "Right", "NotFound")
+    }).pipe(Effect.scoped))
+
+  it.live("a part refused (403, or S3's 412 for a source that changed) aborts the upload, nothing visible", () =>
+    Effect.gen(function*() {
+      const { direct, dir, proxy, source, target, targetUploads } = yield* crossSetup
+      yield* direct.put(`${dir}/a/big.bin`, new Uint8Array(randomBytes(11 * MiB)))
+      const refused = [
+        { status: 403, code: "AccessDenied", expected: "PermissionDenied" },
+        { status: 412, code: "PreconditionFailed", expected: "PreconditionFailed" }
+      ] as const
+      for (const { code, expected, status } of refused) {
+        proxy.addRule({ match: isPartCopy, fault: { kind: "reply", status, code, message: "no" } })
+        const failed = yield* Effect.flip(
+          transferWith({ store: source, path: "a/big.bin" }, { store: target, path: `${dir}/b/big.bin` }, {}, LOWERED)
+        )
+        assert.strictEqual(failed._tag, expected)
+        assert.strictEqual((yield* targetUploads).length, 0, "the upload was aborted")
+        const left = yield* Effect.either(target.store.head(`${dir}/b/big.bin`))
+        assert.strictEqual(left._tag === "Left" ? left.left._tag : "Right", "NotFound")
+      }
     }).pipe(Effect.scoped))
 })
 

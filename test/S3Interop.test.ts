@@ -12,8 +12,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-  PutObjectCommand,
-  S3Client
+  PutObjectCommand
 } from "@aws-sdk/client-s3"
 import { Upload } from "@aws-sdk/lib-storage"
 import { assert, describe, layer } from "@effect/vitest"
@@ -22,6 +21,7 @@ import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { gzipSync } from "node:zlib"
+import { rgwSdk } from "./support/awsSdk.js"
 import { rgwOptions, s3 } from "./support/servers.js"
 
 const MiB = 1024 * 1024
@@ -30,15 +30,7 @@ const options: S3Store.S3Options = rgwOptions
 
 const rgw = S3Store.layer(options)
 
-const sdk = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  // RGW 16 does not know the CRC32 trailers newer SDKs send by default.
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED"
-})
+const sdk = rgwSdk()
 
 class SdkError extends Data.TaggedError("SdkError")<{ readonly what: string; readonly cause: unknown }> {
   override get message() {

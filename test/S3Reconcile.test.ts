@@ -3,13 +3,14 @@
  * S3Store against the RADOS Gateway through the fault proxy, next to another writer that talks to RGW directly
  * (the AWS SDK, so that its uploads are not ours in any way the store could see).
  */
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3"
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand } from "@aws-sdk/client-s3"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import * as ObjectStore from "effect-obstore/ObjectStore"
 import * as S3Store from "effect-obstore/S3Store"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { rgwSdk } from "./support/awsSdk.js"
 import { FaultProxy } from "./support/faultProxy.js"
 import type { RequestInfo } from "./support/faultProxy.js"
 import { s3 } from "./support/servers.js"
@@ -54,12 +55,7 @@ const setup = Effect.gen(function*() {
 
 /** Another writer's multipart upload of `key`, started now and aborted with the scope. */
 const othersUpload = (key: string): Effect.Effect<string, never, Scope.Scope> => {
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-  })
+  const client = rgwSdk()
   return Effect.acquireRelease(
     Effect.promise(() => client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }))).pipe(
       Effect.map((created) => created.UploadId ?? "")

@@ -1,4 +1,4 @@
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
+import { CreateBucketCommand } from "@aws-sdk/client-s3"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as LocalStore from "effect-obstore/LocalStore"
@@ -11,19 +11,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pseudoRandom } from "./conformance/io.js"
-import { rgwOptions, s3 } from "./support/servers.js"
+import { rgwSdk } from "./support/awsSdk.js"
+import { rgwOptions } from "./support/servers.js"
 
 const MiB = 1024 * 1024
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
 
-const sdk = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED"
-})
+const sdk = rgwSdk()
 
 const OTHER_BUCKET = "io-transfer-other"
 

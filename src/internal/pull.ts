@@ -1,10 +1,10 @@
 // Consuming a stream of bytes chunk by chunk with `Stream.toPull` and a loop, instead of `Stream.run*` and a Sink.
 //
-// Why: draining a 1 GiB S3 body with `Stream.runForEachChunk` took 20-28 full (mark-compact) collections and about
-// twice the CPU of the same body pulled in a loop (1 full collection, less CPU than undici's own Readable). Under
-// the sink's run loop the socket buffers lived past young-generation collections, so only full marking freed them
-// (docs/decisions.md, session 6). The hot consumers of bodies (a put from a stream, writing into a Node Writable,
-// reading a body whole) use these.
+// Why: draining a 1 GiB S3 body with `Stream.runForEachChunk` took 20-50 full (mark-compact) collections in most
+// runs and about twice the CPU of the same body pulled in a loop (1 full collection in every run, less CPU than
+// undici's own Readable): under a per-chunk sink, V8 falls into back-to-back full marking that frees each socket
+// buffer late (docs/decisions.md, session 6). The hot consumers of bodies (a put from a stream, writing into a Node
+// Writable, reading a body whole, the Node and web stream adapters) use these.
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"

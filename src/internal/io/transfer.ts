@@ -1,8 +1,9 @@
 // Transfers between any two stores: one object or every object under a prefix, each streamed from a get of the
 // source into a put of the destination (memory bounded by the put's parts in flight per object), several objects
-// at once, objects already identical at the destination skipped, and a CopyObject on the server when both sides are
-// buckets of the same S3 endpoint. A body that breaks is resumed by the source store's own get (S3's resumes with a
-// Range request pinned to the ETag); an object whose transfer still fails with a StoreError is tried again whole.
+// at once, objects already identical at the destination skipped, and a copy on the server when both sides are
+// buckets of the same S3 endpoint (CopyObject, or UploadPartCopy parts above its 5 GiB). A body that breaks is
+// resumed by the source store's own get (S3's resumes with a Range request pinned to the ETag); an object whose
+// transfer still fails with a StoreError is tried again whole.
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -12,6 +13,7 @@ import * as ObjectPath from "../../ObjectPath.js"
 import type { ObjectMeta, ObjectStore, Progress } from "../../ObjectStore.js"
 import type { S3Config } from "../../S3Store.js"
 import type { Action, Endpoint, Item, Summary, TransferError, TransferOptions } from "../../Transfer.js"
+import type { Limits } from "../s3/crossCopy.js"
 
 /** A store's S3 service (`S3Store` tag): its config tells whether two buckets can copy on the server. */
 export interface S3Side {
@@ -65,7 +67,7 @@ const plan = (from: Endpoint, to: Endpoint, recursive: boolean): Effect.Effect<R
 const keyOf = (key: unknown): unknown => Redacted.isRedacted(key) ? Redacted.value(key) : key
 
 /** The server-side copier, when both sides are buckets of one S3 endpoint with the same credentials. */
-const serverSide = (from: Endpoint, to: Endpoint, options: TransferOptions) => {
+const serverSide = (from: Endpoint, to: Endpoint, options: TransferOptions, limits: Limits | undefined) => {
   if (options.serverSideCopy === false || !isS3Side(from.store) || !isS3Side(to.store)) {
     return Effect.succeed(undefined)
   }
@@ -75,11 +77,11 @@ const serverSide = (from: Endpoint, to: Endpoint, options: TransferOptions) => {
     const same = Cross.endpointOf(a) === Cross.endpointOf(b) && a.region === b.region &&
       keyOf(a.accessKeyId) === keyOf(b.accessKeyId) && a.skipSignature === b.skipSignature
     if (!same) return Effect.succeed(undefined)
-    return Effect.map(Cross.make(b), (copy) => ({
-      copy: (meta: ObjectMeta, dest: string) =>
-        copy(a.bucket, ObjectPath.join(a.prefix ?? "", meta.path), ObjectPath.join(b.prefix ?? "", dest)),
-      maxSize: Cross.MAX_COPY_SIZE
-    }))
+    return Effect.map(
+      Cross.make(a, b, limits),
+      (copy) => (meta: ObjectMeta, dest: string) =>
+        copy(ObjectPath.join(a.prefix ?? "", meta.path), ObjectPath.join(b.prefix ?? "", dest), meta.size)
+    )
   })
 }
 
@@ -87,10 +89,18 @@ export const transfer = (
   from: Endpoint,
   to: Endpoint,
   options: TransferOptions = {}
+): Effect.Effect<Summary, TransferError> => transferWith(from, to, options, undefined)
+
+/** The transfer, with the sizes at which a server-side copy is made in parts (S3's unless a test lowers them). */
+export const transferWith = (
+  from: Endpoint,
+  to: Endpoint,
+  options: TransferOptions,
+  limits: Limits | undefined
 ): Effect.Effect<Summary, TransferError> =>
   Effect.scoped(Effect.gen(function*() {
     const plans = yield* plan(from, to, options.recursive === true)
-    const server = yield* serverSide(from, to, options)
+    const server = yield* serverSide(from, to, options, limits)
     const run = runner(from, to, options, plans, server)
     const items = yield* Effect.forEach(plans, run, { concurrency: options.concurrency ?? DEFAULT_CONCURRENCY })
     const count = (action: Action) => items.filter((i) => i.action === action).length
@@ -167,8 +177,8 @@ const runner = (
         if (Either.isRight(existing) && identical(p.meta, existing.right)) return end(item("skipped"))
         if (Either.isLeft(existing) && existing.left._tag !== "NotFound") return yield* Effect.fail(existing.left)
       }
-      if (server !== undefined && p.meta.size <= server.maxSize) {
-        yield* server.copy(p.meta, p.to)
+      if (server !== undefined) {
+        yield* server(p.meta, p.to)
         progress(p.meta.path, p.meta.size)
         return end(item("copied"))
       }

@@ -1,20 +1,23 @@
 // A copy on the server of an object too big for one CopyObject (over 5 GiB): a multipart upload whose parts are
 // UploadPartCopy ranges of the source (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html),
-// every part pinned to the source's ETag so the copy cannot mix two versions. A multipart upload does not copy the
-// source's attributes as CopyObject does, so they are read with a HEAD and set on the upload; tags are not carried.
+// every part pinned to the source's ETag so the copy cannot mix two versions. The source is a key of the same bucket
+// (`S3Store.copy`) or of another bucket of the same endpoint (a transfer, `crossCopy.ts`). A multipart upload does not
+// copy what CopyObject does, so the source's attributes (a HEAD) and tags (GetObjectTagging) are set on the upload.
 import * as Effect from "effect/Effect"
+import type { Attributes } from "../../ObjectStore.js"
 import type { CopyError } from "../../ObjectStoreError.js"
-import { StoreError, withContext } from "../../ObjectStoreError.js"
+import { PreconditionFailed, StoreError, withContext } from "../../ObjectStoreError.js"
 import { boundedText } from "../cloud/body.js"
 import * as Errors from "../cloud/errors.js"
-import type { HttpFailure } from "../cloud/failure.js"
+import type { Context, HttpFailure } from "../cloud/failure.js"
 import { mapFailure } from "../cloud/failure.js"
 import * as Get from "../cloud/get.js"
 import type { Retryable } from "../http/retry.js"
 import type { S3 } from "./client.js"
 import { errorDialect, errorIn200, malformed, STORE } from "./client.js"
 import { upload } from "./multipart.js"
-import { putHeaders } from "./put.js"
+import { copySourceOf, getObjectTagging } from "./object.js"
+import { putHeaders, tagAgain } from "./put.js"
 import * as Xml from "./xml.js"
 
 const MiB = 1024 * 1024
@@ -39,15 +42,69 @@ export const partRanges = (size: number, partSize: number): ReadonlyArray<readon
   return ranges
 }
 
+/** The object a copy reads: a key of the bucket `s3` sends to (the destination's own, or one of its endpoint). */
+export interface Source {
+  readonly s3: S3
+  readonly key: string
+}
+
+/** `x-amz-copy-source`: the source's bucket and key, whatever the style of the URLs the client sends to. */
+export const copySource = (source: Source): string => copySourceOf(source.s3, source.key)
+
+/** What a copy in parts carries from its source. */
+interface Read {
+  readonly size: number
+  /** What every part is pinned to. */
+  readonly eTag: string
+  readonly lastModified: Date
+  readonly attributes: Attributes
+  readonly tags: ReadonlyArray<readonly [string, string]>
+}
+
+const headSource = (source: Source, ctx: Context) => {
+  const store = (e: { readonly message: string }) => Effect.fail(new StoreError({ ...ctx, description: e.message }))
+  return Get.get(source.s3.client.getClient, source.key, { head: true }).pipe(
+    Effect.catchTags({ NotModified: store, PreconditionFailed: store, InvalidRange: store, InvalidConfig: store })
+  )
+}
+
+/** The source's size, ETag, attributes (a HEAD) and tags (GetObjectTagging), read at once. */
+const readSource = (source: Source, ctx: Context): Effect.Effect<Read, CopyError> =>
+  Effect.flatMap(
+    Effect.all([headSource(source, ctx), getObjectTagging(source.s3, source.key)], { concurrency: 2 }),
+    ([{ attributes, meta }, tags]) =>
+      meta.eTag === undefined
+        ? Effect.fail(malformed(ctx, "the source has no ETag to pin the copy to"))
+        : Effect.succeed({ size: meta.size, eTag: meta.eTag, lastModified: meta.lastModified, attributes, tags })
+  )
+
+const changed = (ctx: Context, cause?: HttpFailure) =>
+  new PreconditionFailed({ ...ctx, description: "the source changed while it was copied", cause })
+
+/**
+ * The source read again before the copy is completed. S3 fails a part copied from another version (412, see
+ * `uploadPartCopy`), but Ceph RGW 16 ignores `x-amz-copy-source-if-match` on UploadPartCopy: there, a source
+ * written during the copy is seen here (a new ETag or time); only one rewritten to the same bytes in the same second
+ * is not.
+ */
+const unchanged = (source: Source, read: Read, ctx: Context) =>
+  Effect.flatMap(
+    Get.head(source.s3.client.getClient, source.key),
+    (meta) =>
+      meta.eTag === read.eTag && meta.lastModified.getTime() === read.lastModified.getTime()
+        ? Effect.void
+        : Effect.fail(changed(ctx))
+  )
+
 const uploadPartCopy = (
   s3: S3,
-  source: { readonly path: string; readonly eTag: string },
+  source: Source & { readonly eTag: string },
   to: string,
   uploadId: string,
   range: readonly [number, number],
   number: number
 ) => {
-  const ctx = { store: STORE, method: "copy", path: source.path }
+  const ctx = { store: STORE, method: "copy", path: source.key }
   return mapFailure(
     s3.client.execute(
       {
@@ -55,7 +112,7 @@ const uploadPartCopy = (
         path: s3.client.pathOf(to),
         query: [["partNumber", String(number)], ["uploadId", uploadId]],
         headers: {
-          "x-amz-copy-source": s3.client.pathOf(source.path),
+          "x-amz-copy-source": copySource(source),
           "x-amz-copy-source-range": `bytes=${range[0]}-${range[1]}`,
           "x-amz-copy-source-if-match": source.eTag
         },
@@ -77,14 +134,55 @@ const uploadPartCopy = (
     ),
     (failure) =>
       failure.status === 412
-        ? new StoreError({ ...ctx, description: "the source changed while it was copied", cause: failure })
+        ? changed(ctx, failure)
         : Errors.toError(errorDialect, ctx, failure)
   )
 }
 
+/** Only a write's If-Match fails a precondition, and the upload sends none: such an answer is the server's fault. */
+const serverFault = <A, E>(effect: Effect.Effect<A, E | PreconditionFailed>) =>
+  Effect.catchIf(
+    effect,
+    (e): e is PreconditionFailed => e instanceof PreconditionFailed,
+    (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+  ) as Effect.Effect<A, Exclude<E, PreconditionFailed> | StoreError>
+
 /**
- * Copies `from` to `to` in parts of `partSize` (fewer, bigger parts when 10,000 would not cover the object). Any
- * failure or interruption aborts the upload: the destination is either the whole copy or untouched.
+ * Copies `source` to `to` of the bucket of `s3` in parts of `partSize` (fewer, bigger parts when 10,000 would not
+ * cover the object), with the source's attributes and tags. A source that changes during the copy fails it with
+ * PreconditionFailed. Any failure or interruption aborts the upload: the destination is either the whole copy or
+ * untouched (but for the tags set again after it, on servers that drop them from the upload).
+ */
+export const copyPartsFrom = (
+  s3: S3,
+  source: Source,
+  to: string,
+  overwrite: boolean,
+  partSize: number = COPY_PART_SIZE
+): Effect.Effect<void, CopyError | PreconditionFailed> =>
+  Effect.gen(function*() {
+    const ctx = { store: STORE, method: "copy", path: source.key }
+    const read = yield* readSource(source, ctx)
+    const mode = overwrite ? "overwrite" : "create"
+    const options = { attributes: read.attributes, tags: Object.fromEntries(read.tags), mode } as const
+    const headers = yield* serverFault(putHeaders(s3, options, { ...ctx, path: to }))
+    const cloud = upload(s3, to, headers, mode)
+    const started = yield* cloud.start
+    const parts = Effect.forEach(
+      partRanges(read.size, partSize),
+      (range, i) => uploadPartCopy(s3, { ...source, eTag: read.eTag }, to, started.uploadId, range, i + 1),
+      { concurrency: COPY_CONCURRENCY }
+    )
+    const complete = (eTags: ReadonlyArray<string>) => serverFault(cloud.complete(started, eTags))
+    yield* Effect.flatMap(parts, (eTags) => Effect.zipRight(unchanged(source, read, ctx), complete(eTags))).pipe(
+      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : cloud.abort(started))
+    )
+    yield* tagAgain(s3, to, read.tags)
+  }).pipe(Effect.mapError((error) => withContext(error, { method: "copy" })))
+
+/**
+ * `S3Store.copy` of an object too big for one CopyObject, within the store's bucket. A copy has no
+ * PreconditionFailed: a source that changes during it is a StoreError here.
  */
 export const copyInParts = (
   s3: S3,
@@ -93,33 +191,8 @@ export const copyInParts = (
   overwrite: boolean,
   partSize: number = COPY_PART_SIZE
 ): Effect.Effect<void, CopyError> =>
-  Effect.gen(function*() {
-    const ctx = { store: STORE, method: "copy", path: from }
-    const source = yield* Get.get(s3.client.getClient, from, { head: true }).pipe(
-      Effect.catchTags({
-        NotModified: (e) => Effect.fail(new StoreError({ ...ctx, description: e.message })),
-        PreconditionFailed: (e) => Effect.fail(new StoreError({ ...ctx, description: e.message })),
-        InvalidRange: (e) => Effect.fail(new StoreError({ ...ctx, description: e.message })),
-        InvalidConfig: (e) => Effect.fail(new StoreError({ ...ctx, description: e.message }))
-      })
-    )
-    const eTag = source.meta.eTag
-    if (eTag === undefined) return yield* Effect.fail(malformed(ctx, "the source has no ETag to pin the copy to"))
-    const mode = overwrite ? "overwrite" : "create"
-    const headers = putHeaders(s3, { attributes: source.attributes, mode }, { ...ctx, path: to })
-    if (headers._tag === "Left") return yield* Effect.fail(headers.left)
-    const cloud = upload(s3, to, headers.right, mode)
-    const started = yield* cloud.start
-    const parts = Effect.forEach(
-      partRanges(source.meta.size, partSize),
-      (range, i) => uploadPartCopy(s3, { path: from, eTag }, to, started.uploadId, range, i + 1),
-      { concurrency: COPY_CONCURRENCY }
-    )
-    yield* Effect.flatMap(parts, (eTags) => cloud.complete(started, eTags)).pipe(
-      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : cloud.abort(started))
-    )
-  }).pipe(
-    // Only an If-Match write fails a precondition; this copy sends none, so such an answer is the server's fault.
-    Effect.catchTag("PreconditionFailed", (e) => Effect.fail(new StoreError({ ...e, description: e.message }))),
-    Effect.mapError((error) => withContext(error, { method: "copy" }))
+  Effect.catchTag(
+    copyPartsFrom(s3, { s3, key: from }, to, overwrite, partSize),
+    "PreconditionFailed",
+    (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
   )

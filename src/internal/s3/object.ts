@@ -14,6 +14,7 @@ import type { Page } from "../cloud/list.js"
 import type { Query } from "../cloud/request.js"
 import { Retryable } from "../http/retry.js"
 import { header } from "../http/transport.js"
+import { encodeS3Key } from "../signing/sigv4.js"
 import type { S3 } from "./client.js"
 import { discardChecked, errorDialect, errorIn200, malformed, STORE } from "./client.js"
 import { parseListPage } from "./listXml.js"
@@ -87,10 +88,43 @@ export const putObjectTagging = (s3: S3, path: string, tags: ReadonlyArray<reado
   )
 }
 
+/**
+ * GetObjectTagging (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html): the object's tags,
+ * none on a server that does not implement tagging (501), as CopyObject would carry none there.
+ */
+export const getObjectTagging = (s3: S3, path: string) => {
+  const ctx = { store: STORE, method: "copy", path }
+  return s3.client.execute(
+    { method: "GET", path: s3.client.pathOf(path), query: [["tagging", ""]], idempotent: true },
+    ctx,
+    (response) =>
+      Effect.map(
+        boundedText(ctx, "the GetObjectTagging answer", response.body, response.headers, ERROR_BODY_LIMIT),
+        (text) => parseTags(text)
+      )
+  ).pipe(
+    Effect.catchTag("HttpFailure", (failure) =>
+      failure.status === 501
+        ? Effect.succeed<ReadonlyArray<readonly [string, string]>>([])
+        : Effect.fail(Errors.toError(errorDialect, ctx, failure, { 404: "NotFound" })))
+  )
+}
+
+const parseTags = (text: string): ReadonlyArray<readonly [string, string]> =>
+  Xml.list(Xml.child(Xml.child(Xml.parse(text), "Tagging"), "TagSet"), "Tag").map((tag) =>
+    [Xml.text(tag, "Key") ?? "", Xml.text(tag, "Value") ?? ""] as const
+  )
+
+/**
+ * `x-amz-copy-source`: `/bucket/key` whatever the style of the URLs the client sends to (a virtual-hosted URL's path
+ * has no bucket, and an endpoint's base path is not part of the source).
+ */
+export const copySourceOf = (s3: S3, key: string): string => `/${encodeS3Key(s3.config.bucket)}/${encodeS3Key(key)}`
+
 /** CopyObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). */
 export const copyObject = (s3: S3, from: string, to: string, overwrite: boolean) => {
   const ctx = { store: STORE, method: "copy", path: from }
-  const headers = encryptionHeaders(s3, { "x-amz-copy-source": s3.client.pathOf(from) })
+  const headers = encryptionHeaders(s3, { "x-amz-copy-source": copySourceOf(s3, from) })
   if (!overwrite) headers["if-none-match"] = "*"
   return mapFailure(
     s3.client.execute(

@@ -64,6 +64,10 @@ export const putHeaders = (
   return problem === undefined ? Either.right(headers) : Either.left(problem)
 }
 
+/** After a multipart upload: some servers (RGW) drop the x-amz-tagging of CreateMultipartUpload. */
+export const tagAgain = (s3: S3, path: string, tags: ReadonlyArray<readonly [string, string]>) =>
+  tags.length === 0 ? Effect.void : putObjectTagging(s3, path, tags)
+
 const unquote = (e: string | undefined) => e?.replace(/^"|"$/g, "")
 
 /** The wait before the `tries`-th send again of a conditional put: the store's backoff, without jitter. */
@@ -194,8 +198,7 @@ export const put = <E>(s3: S3, path: string, payload: PutPayload<E>, options: Pu
               (meta): PutResult => ({ eTag: meta?.eTag, version: result.version ?? meta?.version })
             )
         ),
-        // Some servers (RGW) drop the x-amz-tagging of CreateMultipartUpload: set the tags once more.
-        Effect.tap(() => tags.length === 0 ? Effect.void : putObjectTagging(s3, path, tags))
+        Effect.tap(() => tagAgain(s3, path, tags))
       )
   )
 }

@@ -17,10 +17,9 @@ import * as List from "../cloud/list.js"
 import type { Transport } from "../http/transport.js"
 import type { Prefixable } from "../prefixable.js"
 import { PrefixableId } from "../prefixable.js"
-import { encodeS3Key } from "../signing/sigv4.js"
-import type { S3, Target } from "./client.js"
-import * as Client from "./client.js"
+import type { S3 } from "./client.js"
 import { PART_LIMITS, STORE } from "./client.js"
+import { clientOn, credentialsOf, endpointUrl } from "./connect.js"
 import * as CopyParts from "./copyParts.js"
 import { listMultipartUploads } from "./multipart.js"
 import { copyObject, deleteObject, deleteObjects, listObjectsV2 } from "./object.js"
@@ -52,34 +51,6 @@ const checkConfig = (config: S3Config, endpoint: URL): InvalidConfig | undefined
   }
   return undefined
 }
-
-/** Path style `https://{endpoint}/{bucket}/key` or virtual-hosted `https://{bucket}.{endpoint host}/key`. */
-const targetOf = (config: S3Config, endpoint: URL): Target => {
-  const basePath = endpoint.pathname.replace(/\/+$/, "")
-  return config.virtualHostedStyleRequest
-    ? {
-      origin: `${endpoint.protocol}//${config.bucket}.${endpoint.host}`,
-      bucketPath: basePath,
-      host: `${config.bucket}.${endpoint.host}`
-    }
-    : {
-      origin: `${endpoint.protocol}//${endpoint.host}`,
-      bucketPath: `${basePath}/${encodeS3Key(config.bucket)}`,
-      host: endpoint.host
-    }
-}
-
-/** Static keys, none (unsigned requests), or a provider (by default the AWS chain) behind the token cache. */
-const credentialsOf = (config: S3Config, provided: Credentials.CredentialProvider | undefined) =>
-  config.skipSignature
-    ? Effect.succeed(undefined)
-    : config.accessKeyId !== undefined && config.secretAccessKey !== undefined
-    ? Effect.succeed(Credentials.staticProvider({
-      accessKeyId: config.accessKeyId,
-      secretAccessKey: config.secretAccessKey,
-      sessionToken: config.sessionToken
-    }))
-    : Credentials.cached(provided ?? Credentials.defaultChain({ region: config.region }))
 
 /**
  * The first put option that cannot go on the wire (a line break or a character beyond Latin-1 in a header, a lone
@@ -168,21 +139,10 @@ export const make = (
   provided: Credentials.CredentialProvider | undefined
 ) =>
   Effect.gen(function*() {
-    const endpoint = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`)
-    const problem = checkConfig(config, endpoint)
+    const problem = checkConfig(config, endpointUrl(config))
     if (problem !== undefined) return yield* Effect.fail(problem)
     const credentials = yield* credentialsOf(config, provided)
-    const client = Client.make({
-      transport,
-      bucket: config.bucket,
-      target: targetOf(config, endpoint),
-      region: config.region,
-      credentials,
-      retry: config.retry,
-      unsignedPayload: config.unsignedPayload,
-      extraHeaders: config.requestPayer ? { "x-amz-request-payer": "requester" } : {}
-    })
-    const s3: S3 = { client, config }
+    const s3: S3 = clientOn(config, transport, credentials)
     return yield* services(s3, ObjectStore.make(backend(s3)), credentials, config)
   })
 
