@@ -1,17 +1,15 @@
 // Transfers, readers and `obstore cp` on the local Ceph RADOS Gateway, side by side with the AWS SDK doing the same
 // job. Run with `npm run bench -- transfer` (sizes: `--size-mib 1024 --reader-mib 256 --files 1000` for the rows of
 // issue 13; the defaults are smaller while the machine is shared; `--rounds 3` for medians, `--only s3->local` for the pairs whose name has that). Each row runs in a child
-// process of its own, so its peak RSS (sampled every 20 ms) is its own; "job's own" is the peak less the RSS the
-// child had when the job started (node, tsx's loader and the modules imported).
+// process of its own that imports only the client its row uses (ours or the AWS SDK), so its peak RSS (sampled every
+// 20 ms) is that client's; "job's own" is the peak less the RSS the child had when the job started (node and the
+// modules imported).
 //
 //   transfer S3 -> Local   Transfer.transfer of one object vs GetObject piped into fs.createWriteStream
 //   transfer Local -> S3   Transfer.transfer vs @aws-sdk/lib-storage Upload of fs.createReadStream (8 MiB x 4)
 //   reader                 random 64 KiB reads over one object: ObjectReader (1 MiB buffers) vs getRange per read
 //   cp many                N small files Local -> S3 at concurrency 8: Transfer (what `obstore cp -r` runs) vs an
 //                          SDK PutObject loop at the same concurrency
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import { Upload } from "@aws-sdk/lib-storage"
-import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -19,10 +17,26 @@ import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { fileURLToPath } from "node:url"
-import * as LocalStore from "../src/LocalStore.js"
-import * as ObjectReader from "../src/ObjectReader.js"
-import * as S3Store from "../src/S3Store.js"
-import * as Transfer from "../src/Transfer.js"
+import type * as S3Store from "../src/S3Store.js"
+
+// Each side's modules, imported by the rows that use them only.
+const ours = async () => {
+  const [{ Effect, Chunk, Stream }, LocalStore, ObjectReader, S3Store, Transfer] = await Promise.all([
+    import("effect"),
+    import("../src/LocalStore.js"),
+    import("../src/ObjectReader.js"),
+    import("../src/S3Store.js"),
+    import("../src/Transfer.js")
+  ])
+  return { Effect, Chunk, Stream, LocalStore, ObjectReader, S3Store, Transfer }
+}
+const aws = async () => {
+  const [{ GetObjectCommand, PutObjectCommand, S3Client }, { Upload }] = await Promise.all([
+    import("@aws-sdk/client-s3"),
+    import("@aws-sdk/lib-storage")
+  ])
+  return { GetObjectCommand, PutObjectCommand, S3Client, Upload }
+}
 
 const MiB = 1024 * 1024
 const BUCKET = "test-bucket"
@@ -35,7 +49,7 @@ const options: S3Store.S3Options = {
   client: { allowHttp: true },
   unsignedPayload: true
 }
-const sdk = () =>
+const sdk = (S3Client: Awaited<ReturnType<typeof aws>>["S3Client"]) =>
   new S3Client({
     endpoint: "http://127.0.0.1:47480",
     region: "us-east-1",
@@ -61,28 +75,34 @@ interface Result {
 // --- child side: one job, its time and peak RSS on stdout as JSON -------------------------------------------------
 
 const jobs: Record<string, (dir: string) => Promise<Record<string, number> | void>> = {
-  "obstore s3->local": (dir) =>
-    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+  "obstore s3->local": async (dir) => {
+    const { Effect, LocalStore, S3Store, Transfer } = await ours()
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const s3 = yield* S3Store.make(options)
       const local = yield* LocalStore.make({ root: dir })
       yield* Transfer.transfer({ store: s3, path: "bench-transfer/big.bin" }, { store: local, path: "down.bin" })
-    }))),
+    })))
+  },
   "sdk s3->local": async (dir) => {
-    const client = sdk()
+    const { GetObjectCommand, S3Client } = await aws()
+    const client = sdk(S3Client)
     const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "bench-transfer/big.bin" }))
     await pipeline(out.Body as Readable, fs.createWriteStream(path.join(dir, "down-sdk.bin")))
     client.destroy()
   },
-  "obstore local->s3": (dir) =>
-    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+  "obstore local->s3": async (dir) => {
+    const { Effect, LocalStore, S3Store, Transfer } = await ours()
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const s3 = yield* S3Store.make(options)
       const local = yield* LocalStore.make({ root: dir })
       yield* Transfer.transfer({ store: local, path: "big.bin" }, { store: s3, path: "bench-transfer/up.bin" }, {
         multipart: { partSize: 8 * MiB, concurrency: 4 }
       })
-    }))),
+    })))
+  },
   "sdk local->s3": async (dir) => {
-    const client = sdk()
+    const { S3Client, Upload } = await aws()
+    const client = sdk(S3Client)
     await new Upload({
       client,
       params: {
@@ -97,8 +117,9 @@ const jobs: Record<string, (dir: string) => Promise<Record<string, number> | voi
   },
   "obstore reader": () => reads(true),
   "getRange per read": () => reads(false),
-  "obstore cp many": (dir) =>
-    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+  "obstore cp many": async (dir) => {
+    const { Effect, LocalStore, S3Store, Transfer } = await ours()
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const s3 = yield* S3Store.make(options)
       const local = yield* LocalStore.make({ root: dir })
       yield* Transfer.transfer({ store: local, path: "many" }, { store: s3, path: "bench-transfer/many" }, {
@@ -106,9 +127,11 @@ const jobs: Record<string, (dir: string) => Promise<Record<string, number> | voi
         concurrency: 8,
         skipIdentical: false
       })
-    }))),
+    })))
+  },
   "sdk loop many": async (dir) => {
-    const client = sdk()
+    const { PutObjectCommand, S3Client } = await aws()
+    const client = sdk(S3Client)
     const names = fs.readdirSync(path.join(dir, "many"))
     let next = 0
     const worker = async () => {
@@ -127,8 +150,9 @@ const READS = 300
 const READ_SIZE = 64 * 1024
 
 // Random 64 KiB reads at offsets drawn from a fixed sequence, through a reader or one getRange each.
-const reads = (viaReader: boolean) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+const reads = async (viaReader: boolean) => {
+  const { Effect, ObjectReader, S3Store } = await ours()
+  return Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const s3 = yield* S3Store.make(options)
     const size = (yield* s3.head("bench-transfer/reader.bin")).size
     let x = 12345
@@ -146,8 +170,11 @@ const reads = (viaReader: boolean) =>
     for (const offset of offsets) yield* reader.readRange(offset, offset + READ_SIZE)
     return { requestsPerRead: reader.requests() / READS }
   })))
+}
 
 const child = async (job: string, dir: string) => {
+  // The row's modules are loaded before the baseline is taken.
+  await (job.startsWith("obstore") || job.startsWith("getRange") ? ours() : aws())
   const baseRss = process.memoryUsage().rss
   let peak = baseRss
   const timer = setInterval(() => peak = Math.max(peak, process.memoryUsage().rss), 20)
@@ -170,8 +197,9 @@ const run = (job: string, dir: string): Result => {
   return JSON.parse(out.stdout.trim().split("\n").at(-1)!) as Result
 }
 
-const setup = (dir: string, sizeMiB: number, readerMiB: number, files: number) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+const setup = async (dir: string, sizeMiB: number, readerMiB: number, files: number) => {
+  const { Effect, LocalStore, S3Store, Transfer } = await ours()
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const chunk = new Uint8Array(MiB).map((_, i) => (i * 31) & 255)
     const fd = fs.openSync(path.join(dir, "big.bin"), "w")
     for (let i = 0; i < sizeMiB; i++) fs.writeSync(fd, chunk)
@@ -183,14 +211,16 @@ const setup = (dir: string, sizeMiB: number, readerMiB: number, files: number) =
     yield* Transfer.transfer({ store: local, path: "big.bin" }, { store: s3, path: "bench-transfer/big.bin" })
     yield* s3.put("bench-transfer/reader.bin", new Uint8Array(readerMiB * MiB).fill(7))
   })))
+}
 
-const cleanup = () =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+const cleanup = async () => {
+  const { Chunk, Effect, S3Store, Stream } = await ours()
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const s3 = yield* S3Store.make(options)
-    const { Chunk, Stream } = yield* Effect.promise(() => import("effect"))
     const all = yield* Stream.runCollect(s3.list("bench-transfer"))
     yield* s3.delete(Chunk.toReadonlyArray(all).map((m) => m.path))
   })))
+}
 
 const median = (xs: ReadonlyArray<number>) => {
   const sorted = [...xs].sort((x, y) => x - y)
@@ -236,23 +266,28 @@ export const main = async () => {
     for (const pair of pairs) {
       if (only !== -1 && !pair.a.includes(process.argv[only + 1])) continue
       const as: Array<{ rate: number; peakRss: number }> = []
-      const bs: Array<number> = []
+      const bs: Array<{ rate: number; peakRss: number }> = []
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? [pair.a, pair.b] : [pair.b, pair.a]
         for (const job of order) {
           const r = row(job, pair.work, pair.unit)
           if (job === pair.a) as.push(r)
-          else bs.push(r.rate)
+          else bs.push(r)
         }
       }
       const a = median(as.map((r) => r.rate))
-      const ratio = a / median(bs)
+      const ratio = a / median(bs.map((r) => r.rate))
       const peak = Math.max(...as.map((r) => r.peakRss))
+      const theirs = Math.max(...bs.map((r) => r.peakRss))
       const verdict = pair.target === undefined ? "info" : ratio >= pair.target ? "PASS" : "MISS"
       summary.push(
         `${pair.a.padEnd(18)} vs ${pair.b.padEnd(18)} ${ratio.toFixed(2)}x  ` +
           (pair.target === undefined ? "(no target)" : `target >= ${pair.target.toFixed(1)}x: ${verdict}`) +
-          (pair.rss ? `; peak RSS ${mb(peak)} MiB (target < 128 MiB: ${peak < 128 * MiB ? "PASS" : "MISS"})` : "")
+          (pair.rss
+            ? `; peak RSS ${mb(peak)} MiB (target < 128 MiB: ${peak < 128 * MiB ? "PASS" : "MISS"}; ${pair.b} ${
+              mb(theirs)
+            } MiB)`
+            : "")
       )
     }
     console.log("\nratios (obstore / baseline, medians of the rates)")
