@@ -7,7 +7,7 @@
 //
 //   transfer S3 -> Local   Transfer.transfer of one object vs GetObject piped into fs.createWriteStream
 //   transfer Local -> S3   Transfer.transfer vs @aws-sdk/lib-storage Upload of fs.createReadStream (8 MiB x 4)
-//   reader                 random 64 KiB reads over one object: ObjectReader (1 MiB buffers) vs getRange per read
+//   reader                 random 64 KiB reads over one object: ObjectReader (1 MiB buffers, 8 kept) vs getRange per read
 //   cp many                N small files Local -> S3 at concurrency 8: Transfer (what `obstore cp -r` runs) vs an
 //                          SDK PutObject loop at the same concurrency
 import { spawnSync } from "node:child_process"
@@ -166,7 +166,11 @@ const reads = async (viaReader: boolean) => {
       for (const offset of offsets) yield* s3.getRange("bench-transfer/reader.bin", { offset, length: READ_SIZE })
       return { requestsPerRead: 1 }
     }
-    const reader = yield* ObjectReader.open(s3, "bench-transfer/reader.bin", { bufferSize: MiB, prefetch: 0 })
+    const reader = yield* ObjectReader.open(s3, "bench-transfer/reader.bin", {
+      bufferSize: MiB,
+      prefetch: 0,
+      buffers: 8
+    })
     for (const offset of offsets) yield* reader.readRange(offset, offset + READ_SIZE)
     return { requestsPerRead: reader.requests() / READS }
   })))

@@ -30,6 +30,12 @@ export interface ReaderOptions {
   readonly bufferSize?: number | undefined
   /** Buffers fetched ahead, concurrently, while the reader reads sequentially; default 2, 0 turns it off. */
   readonly prefetch?: number | undefined
+  /**
+   * Buffers kept at most, the least recently used forgotten first; default `prefetch + 2`. More of them let random
+   * reads that come back to the same regions (a columnar file's footer, then its row groups) cost no request again.
+   * At least `prefetch + 1`; memory is up to `buffers x bufferSize`.
+   */
+  readonly buffers?: number | undefined
   /** Read this version of the object, on stores that keep versions. */
   readonly version?: string | undefined
 }
@@ -44,7 +50,7 @@ export type Whence = "start" | "current" | "end"
 
 /**
  * An open reader. Use it from one fiber at a time for `read`/`seek`; `readRange` does not move the position and may
- * run concurrently. It holds at most `prefetch + 2` buffers.
+ * run concurrently. It holds at most `buffers` buffers (by default `prefetch + 2`).
  *
  * @since 0.1.0
  * @category models

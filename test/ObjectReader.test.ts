@@ -63,6 +63,28 @@ describe("ObjectReader", () => {
       assert.deepStrictEqual(ranges.filter((r) => r !== undefined), [{ start: 100, end: 50_100 }])
     })))
 
+  it.live("buffers kept: random reads that come back to a region cost no request again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ranges, service } = yield* recording
+      const data = pseudoRandom(16 * 1024, 3)
+      yield* service.put("x", data)
+      const visit = (reader: ObjectReader.ObjectReader) =>
+        Effect.forEach(
+          [0, 5, 9, 3, 0, 5, 9, 3],
+          (block) =>
+            Effect.map(reader.readRange(block * 1024 + 10, block * 1024 + 20), (bytes) =>
+              assert.deepStrictEqual(
+                Array.from(bytes),
+                Array.from(data.subarray(block * 1024 + 10, block * 1024 + 20))
+              ))
+        )
+      yield* visit(yield* ObjectReader.open(service, "x", { bufferSize: 1024, prefetch: 0, buffers: 4 }))
+      assert.strictEqual(ranges.filter((r) => r !== undefined).length, 4, "each region fetched once")
+      ranges.length = 0
+      yield* visit(yield* ObjectReader.open(service, "x", { bufferSize: 1024, prefetch: 0 }))
+      assert.strictEqual(ranges.filter((r) => r !== undefined).length, 8, "two buffers kept by default")
+    })))
+
   it.effect("bad options are InvalidConfig before any request", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
@@ -71,5 +93,9 @@ describe("ObjectReader", () => {
       assert.strictEqual(error._tag, "InvalidConfig")
       const prefetch = yield* Effect.flip(ObjectReader.open(store, "x", { prefetch: -1 }))
       assert.strictEqual(prefetch._tag, "InvalidConfig")
+      const buffers = yield* Effect.flip(ObjectReader.open(store, "x", { prefetch: 2, buffers: 2 }))
+      assert.strictEqual(buffers._tag, "InvalidConfig")
+      assert.include(buffers.message, "buffers")
+      assert.include(buffers.message, ">= 3")
     })))
 })

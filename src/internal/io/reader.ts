@@ -15,6 +15,12 @@ export interface ReaderOptions {
   readonly bufferSize?: number | undefined
   /** Buffers fetched ahead, concurrently, while the reader reads sequentially; default 2, 0 turns it off. */
   readonly prefetch?: number | undefined
+  /**
+   * Buffers kept at most, the least recently used forgotten first; default `prefetch + 2`. More of them let random
+   * reads that come back to the same regions (a columnar file's footer, then its row groups) cost no request again.
+   * At least `prefetch + 1`; memory is up to `buffers x bufferSize`.
+   */
+  readonly buffers?: number | undefined
   /** Read this version of the object, on stores that keep versions. */
   readonly version?: string | undefined
 }
@@ -48,6 +54,15 @@ const checkOptions = (store: string, path: string, options: ReaderOptions): Inva
   }
   if (options.prefetch !== undefined && !isCount(options.prefetch, 0)) {
     return bad("prefetch", `expected an integer >= 0, got ${String(options.prefetch)}`)
+  }
+  const least = (options.prefetch ?? DEFAULT_PREFETCH) + 1
+  if (options.buffers !== undefined && !isCount(options.buffers, least)) {
+    return bad(
+      "buffers",
+      `expected an integer >= ${least} (the buffer read and the ${least - 1} fetched ahead), got ${
+        String(options.buffers)
+      }`
+    )
   }
   return undefined
 }
@@ -95,8 +110,8 @@ const makeReader = (
   const size = meta.size
   const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE
   const prefetch = options.prefetch ?? DEFAULT_PREFETCH
-  // The buffers kept: the ones a read spans plus the ones fetched ahead. Insertion order is recency.
-  const capacity = prefetch + 2
+  // The buffers kept: by default the ones a read spans plus the ones fetched ahead. Insertion order is recency.
+  const capacity = options.buffers ?? prefetch + 2
   const pin = pinOf(meta, options.version)
   const blocks = new Map<number, Deferred.Deferred<Uint8Array, GetError>>()
   let requests = 0
