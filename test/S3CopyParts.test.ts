@@ -111,6 +111,19 @@ describe("S3Store copies in parts", () => {
       assert.strictEqual(yield* Effect.map(Effect.either(direct.head(`${dir}/dst.bin`)), (e) => e._tag), "Left")
     }).pipe(Effect.scoped))
 
+  it.live("a GetObjectTagging answer that is not a tag set fails the copy before any upload starts", () =>
+    Effect.gen(function*() {
+      const { client, direct, dir, proxy, uploads } = yield* setup
+      yield* direct.put(`${dir}/src.bin`, new Uint8Array(randomBytes(6 * MiB)), { tags: TAGS })
+      proxy.addRule({ match: (r) => r.method === "GET" && r.query.has("tagging"), fault: "corruptXml" })
+      const failed = yield* Effect.flip(copyInParts(client, `${dir}/src.bin`, `${dir}/dst.bin`, true, 5 * MiB))
+      assert.strictEqual(failed._tag, "StoreError")
+      assert.include(failed.message, "not a tag set")
+      assert.isFalse(proxy.seen.some((r) => r.method === "POST" && r.query.has("uploads")), "no upload started")
+      assert.strictEqual((yield* uploads).length, 0)
+      assert.strictEqual(yield* Effect.map(Effect.either(direct.head(`${dir}/dst.bin`)), (e) => e._tag), "Left")
+    }).pipe(Effect.scoped))
+
   it.live("several parts, each pinned to the source's ETag; overwrite false is AlreadyExists", () =>
     Effect.gen(function*() {
       const { client, direct, dir, proxy, uploads } = yield* setup

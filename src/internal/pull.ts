@@ -9,6 +9,8 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -48,9 +50,13 @@ export const toAsyncIterable = <A, E>(stream: Stream.Stream<A, E>): AsyncIterabl
   [Symbol.asyncIterator]: () => new Puller(stream)
 })
 
+const DONE: IteratorResult<never> = { done: true, value: undefined }
+
 class Puller<A, E> implements AsyncIterator<A> {
   private scope: Scope.CloseableScope | undefined = undefined
   private pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> | undefined = undefined
+  /** The pull in flight: a loop left early interrupts it before the stream's finalizers run. */
+  private running: Fiber.RuntimeFiber<Chunk.Chunk<A>, Option.Option<E>> | undefined = undefined
   private buffer: ReadonlyArray<A> = []
   private index = 0
   private finished = false
@@ -70,52 +76,63 @@ class Puller<A, E> implements AsyncIterator<A> {
 
   async next(): Promise<IteratorResult<A>> {
     while (this.index >= this.buffer.length) {
-      if (this.finished) return { done: true, value: undefined }
-      const exit = await Effect.runPromiseExit(this.pullOnce)
+      if (this.finished) return DONE
+      const fiber = Effect.runFork(this.pullOnce)
+      this.running = fiber
+      const exit = await Effect.runPromise(Fiber.await(fiber))
+      this.running = undefined
+      // Closed while it waited (`return`): what the interrupted pull says is not news.
+      if (this.finished) return DONE
       if (Exit.isSuccess(exit)) {
         this.buffer = Chunk.toReadonlyArray(exit.value)
         this.index = 0
         continue
       }
-      await this.close(exit)
+      const closed = await this.close(exit)
       const failure = Cause.failureOption(exit.cause)
       if (Option.isNone(failure)) throw Cause.squash(exit.cause)
       const error = failure.value
-      if (Option.isNone(error)) return { done: true, value: undefined }
-      throw error.value
+      if (Option.isSome(error)) throw error.value
+      // The end; a finalizer that failed is the only news left.
+      if (Exit.isFailure(closed)) throw Cause.squash(closed.cause)
+      return DONE
     }
     return { done: false, value: this.buffer[this.index++] }
   }
 
   async return(): Promise<IteratorResult<A>> {
-    await this.close(Exit.void)
-    return { done: true, value: undefined }
+    // Left early: the finalizers see an interruption, as with Effect's own conversions.
+    await this.close(Exit.interrupt(FiberId.none))
+    return DONE
   }
 
-  private async close(exit: Exit.Exit<unknown, unknown>) {
+  /** Stops the pull in flight, then closes the stream's scope with `exit`; says how the closing went. */
+  private close(exit: Exit.Exit<unknown, unknown>): Promise<Exit.Exit<void>> {
     this.finished = true
     this.buffer = []
+    const running = this.running
     const scope = this.scope
+    this.running = undefined
     this.scope = undefined
     this.pull = undefined
-    if (scope !== undefined) await Effect.runPromise(Scope.close(scope, exit))
+    return Effect.runPromiseExit(Effect.zipRight(
+      running === undefined ? Effect.void : Fiber.interrupt(running),
+      scope === undefined ? Effect.void : Scope.close(scope, exit)
+    ))
   }
 }
 
 /** `stream` as a web ReadableStream, pulled one chunk at a time; cancelling it closes the stream. */
 export const toReadableStream = <A, E>(stream: Stream.Stream<A, E>): ReadableStream<A> => {
-  let iterator: AsyncIterator<A> | undefined
+  const iterator = new Puller(stream)
   return new ReadableStream<A>({
-    start() {
-      iterator = toAsyncIterable(stream)[Symbol.asyncIterator]()
-    },
     async pull(controller) {
-      const result = await iterator!.next()
+      const result = await iterator.next()
       if (result.done) controller.close()
       else controller.enqueue(result.value)
     },
     async cancel() {
-      await iterator!.return?.()
+      await iterator.return()
     }
   })
 }

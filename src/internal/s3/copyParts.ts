@@ -144,14 +144,15 @@ const serverFault = <A, E>(effect: Effect.Effect<A, E | PreconditionFailed>) =>
   Effect.catchIf(
     effect,
     (e): e is PreconditionFailed => e instanceof PreconditionFailed,
-    (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+    (e) => Effect.fail(new StoreError({ ...e, description: e.description }))
   ) as Effect.Effect<A, Exclude<E, PreconditionFailed> | StoreError>
 
 /**
  * Copies `source` to `to` of the bucket of `s3` in parts of `partSize` (fewer, bigger parts when 10,000 would not
  * cover the object), with the source's attributes and tags. A source that changes during the copy fails it with
- * PreconditionFailed. Any failure or interruption aborts the upload: the destination is either the whole copy or
- * untouched (but for the tags set again after it, on servers that drop them from the upload).
+ * PreconditionFailed. Any failure or interruption before the upload completes aborts it: the destination is then
+ * untouched. The tags are set again after it (servers such as RGW drop them from the upload); if that fails, the copy
+ * fails but stays in place without its tags, as a multipart put does.
  */
 export const copyPartsFrom = (
   s3: S3,
@@ -167,15 +168,19 @@ export const copyPartsFrom = (
     const options = { attributes: read.attributes, tags: Object.fromEntries(read.tags), mode } as const
     const headers = yield* serverFault(putHeaders(s3, options, { ...ctx, path: to }))
     const cloud = upload(s3, to, headers, mode)
-    const started = yield* cloud.start
-    const parts = Effect.forEach(
-      partRanges(read.size, partSize),
-      (range, i) => uploadPartCopy(s3, { ...source, eTag: read.eTag }, to, started.uploadId, range, i + 1),
-      { concurrency: COPY_CONCURRENCY }
-    )
-    const complete = (eTags: ReadonlyArray<string>) => serverFault(cloud.complete(started, eTags))
-    yield* Effect.flatMap(parts, (eTags) => Effect.zipRight(unchanged(source, read, ctx), complete(eTags))).pipe(
-      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : cloud.abort(started))
+    const parts = (started: Effect.Effect.Success<typeof cloud.start>) =>
+      Effect.forEach(
+        partRanges(read.size, partSize),
+        (range, i) => uploadPartCopy(s3, { ...source, eTag: read.eTag }, to, started.uploadId, range, i + 1),
+        { concurrency: COPY_CONCURRENCY }
+      )
+    const complete = (started: Effect.Effect.Success<typeof cloud.start>, eTags: ReadonlyArray<string>) =>
+      Effect.zipRight(unchanged(source, read, ctx), serverFault(cloud.complete(started, eTags)))
+    // Started uninterruptibly and aborted on any other exit: an interruption cannot leave an upload unknown.
+    yield* Effect.acquireUseRelease(
+      cloud.start,
+      (started) => Effect.flatMap(parts(started), (eTags) => complete(started, eTags)),
+      (started, exit) => exit._tag === "Success" ? Effect.void : cloud.abort(started)
     )
     yield* tagAgain(s3, to, read.tags)
   }).pipe(Effect.mapError((error) => withContext(error, { method: "copy" })))
@@ -194,5 +199,5 @@ export const copyInParts = (
   Effect.catchTag(
     copyPartsFrom(s3, { s3, key: from }, to, overwrite, partSize),
     "PreconditionFailed",
-    (e) => Effect.fail(new StoreError({ ...e, description: e.message }))
+    (e) => Effect.fail(new StoreError({ ...e, description: e.description }))
   )

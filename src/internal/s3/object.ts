@@ -98,9 +98,14 @@ export const getObjectTagging = (s3: S3, path: string) => {
     { method: "GET", path: s3.client.pathOf(path), query: [["tagging", ""]], idempotent: true },
     ctx,
     (response) =>
-      Effect.map(
+      Effect.flatMap(
         boundedText(ctx, "the GetObjectTagging answer", response.body, response.headers, ERROR_BODY_LIMIT),
-        (text) => parseTags(text)
+        (text) => {
+          const tags = parseTags(text)
+          return tags === undefined
+            ? Effect.fail(malformed(ctx, "the GetObjectTagging answer is not a tag set"))
+            : Effect.succeed(tags)
+        }
       )
   ).pipe(
     Effect.catchTag("HttpFailure", (failure) =>
@@ -110,10 +115,17 @@ export const getObjectTagging = (s3: S3, path: string) => {
   )
 }
 
-const parseTags = (text: string): ReadonlyArray<readonly [string, string]> =>
-  Xml.list(Xml.child(Xml.child(Xml.parse(text), "Tagging"), "TagSet"), "Tag").map((tag) =>
-    [Xml.text(tag, "Key") ?? "", Xml.text(tag, "Value") ?? ""] as const
+/** The tags of a GetObjectTagging answer; undefined when it is not one (no Tagging root, a tag without a key). */
+const parseTags = (text: string): ReadonlyArray<readonly [string, string]> | undefined => {
+  const tagging = Xml.child(Xml.parse(text), "Tagging")
+  if (tagging === undefined) return undefined
+  const tags = Xml.list(Xml.child(tagging, "TagSet"), "Tag").map((tag) =>
+    [Xml.text(tag, "Key"), Xml.text(tag, "Value") ?? ""] as const
   )
+  return tags.every((tag): tag is readonly [string, string] => tag[0] !== undefined && tag[0] !== "")
+    ? tags
+    : undefined
+}
 
 /**
  * `x-amz-copy-source`: `/bucket/key` whatever the style of the URLs the client sends to (a virtual-hosted URL's path
