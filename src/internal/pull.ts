@@ -79,7 +79,9 @@ class Puller<A, E> implements AsyncIterator<A> {
       if (this.finished) return DONE
       const fiber = Effect.runFork(this.pullOnce)
       this.running = fiber
-      const exit = await Effect.runPromise(Fiber.await(fiber))
+      const exit = await new Promise<Exit.Exit<Chunk.Chunk<A>, Option.Option<E>>>((resolve) =>
+        fiber.addObserver(resolve)
+      )
       this.running = undefined
       // Closed while it waited (`return`): what the interrupted pull says is not news.
       if (this.finished) return DONE
