@@ -147,9 +147,11 @@ describe("progress of put, get and copy", () => {
       })
       assert.strictEqual(seen.at(-1), data.byteLength)
       assert.isTrue(seen.every((n, i) => i === 0 || n >= seen[i - 1]))
-      // Fed by acknowledged parts, not by what was read from the payload: every step in between is a whole part.
+      // Fed by acknowledged parts, not by what was read from the payload: every step in between is a sum of whole
+      // parts (5, 5 and 1 MiB; two upload at once, so the last, small one may be acknowledged before the second).
       const between = seen.filter((n) => n > 0 && n < data.byteLength)
-      assert.deepStrictEqual([...new Set(between)], [5 * MiB, 10 * MiB])
+      assert.isAtLeast(between.length, 2)
+      for (const n of between) assert.include([1 * MiB, 5 * MiB, 6 * MiB, 10 * MiB], n)
       yield* bucket.delete(key)
     })))
 })
