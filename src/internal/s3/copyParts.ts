@@ -139,8 +139,8 @@ const uploadPartCopy = (
   )
 }
 
-/** Only a write's If-Match fails a precondition, and the upload sends none: such an answer is the server's fault. */
-const serverFault = <A, E>(effect: Effect.Effect<A, E | PreconditionFailed>) =>
+/** A PreconditionFailed that is not the caller's to handle (no If-Match of theirs was sent), as a StoreError. */
+const asStoreError = <A, E>(effect: Effect.Effect<A, E | PreconditionFailed>) =>
   Effect.catchIf(
     effect,
     (e): e is PreconditionFailed => e instanceof PreconditionFailed,
@@ -166,7 +166,7 @@ export const copyPartsFrom = (
     const read = yield* readSource(source, ctx)
     const mode = overwrite ? "overwrite" : "create"
     const options = { attributes: read.attributes, tags: Object.fromEntries(read.tags), mode } as const
-    const headers = yield* serverFault(putHeaders(s3, options, { ...ctx, path: to }))
+    const headers = yield* asStoreError(putHeaders(s3, options, { ...ctx, path: to }))
     const cloud = upload(s3, to, headers, mode)
     const parts = (started: Effect.Effect.Success<typeof cloud.start>) =>
       Effect.forEach(
@@ -175,7 +175,7 @@ export const copyPartsFrom = (
         { concurrency: COPY_CONCURRENCY }
       )
     const complete = (started: Effect.Effect.Success<typeof cloud.start>, eTags: ReadonlyArray<string>) =>
-      Effect.zipRight(unchanged(source, read, ctx), serverFault(cloud.complete(started, eTags)))
+      Effect.zipRight(unchanged(source, read, ctx), asStoreError(cloud.complete(started, eTags)))
     // Started uninterruptibly and aborted on any other exit: an interruption cannot leave an upload unknown.
     yield* Effect.acquireUseRelease(
       cloud.start,
@@ -195,9 +195,4 @@ export const copyInParts = (
   to: string,
   overwrite: boolean,
   partSize: number = COPY_PART_SIZE
-): Effect.Effect<void, CopyError> =>
-  Effect.catchTag(
-    copyPartsFrom(s3, { s3, key: from }, to, overwrite, partSize),
-    "PreconditionFailed",
-    (e) => Effect.fail(new StoreError({ ...e, description: e.description }))
-  )
+): Effect.Effect<void, CopyError> => asStoreError(copyPartsFrom(s3, { s3, key: from }, to, overwrite, partSize))
